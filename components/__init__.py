@@ -1,0 +1,1 @@
+"""Pulumi components that build DOFS's AWS topology."""

@@ -1,0 +1,138 @@
+"""Stack settings: every ``dofs:*`` config key, read once, typed and checked.
+
+A bad value stops the program with a message that names the key and what it accepts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any, Literal
+
+import pulumi
+from pulumi.runtime.config import CONFIG, get_config_env
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+NAMESPACE = "dofs"
+REGION_KEY = "aws:region"
+
+# The values CloudWatch Logs accepts for retention.
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
+
+LAMBDA_RUNTIME = "python3.12"
+LAMBDA_ARCHITECTURE = "arm64"
+
+
+class StackConfigError(Exception):
+    """A stack setting is missing or invalid; the message names the key."""
+
+
+class StackSettings(BaseModel):
+    """Settings of one stack. Field ``max_receive_count`` is key ``dofs:maxReceiveCount``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True)
+
+    environment: str = Field(pattern=r"^[a-z][a-z0-9-]{0,19}$")
+    region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+    log_retention_days: int = 14
+    fulfillment_success_rate: Decimal = Field(default=Decimal("0.7"), ge=0, le=1)
+    max_receive_count: int = Field(default=3, ge=1, le=1000)
+    fulfillment_batch_size: int = Field(default=10, ge=1, le=10000)
+    fulfillment_batch_window_seconds: int = Field(default=0, ge=0, le=300)
+    workflow_type: Literal["STANDARD", "EXPRESS"] = "STANDARD"
+    workflow_log_level: Literal["ALL", "ERROR", "FATAL", "OFF"] = "ALL"
+    api_throttle_rate_limit: Decimal = Field(default=Decimal(50), gt=0, le=10000)
+    api_throttle_burst_limit: int = Field(default=100, ge=1, le=5000)
+    lambda_memory_mb: int = Field(default=256, ge=128, le=10240)
+    lambda_timeout_seconds: int = Field(default=10, ge=1, le=900)
+    fulfill_timeout_seconds: int = Field(default=30, ge=1, le=900)
+    max_order_body_bytes: int = Field(default=32 * 1024, ge=256, le=6 * 1024 * 1024)
+    protect_data: bool = False
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _validate_retention(cls, value: int) -> int:
+        if value not in LOG_RETENTION_DAYS:
+            raise ValueError(f"must be one of {', '.join(map(str, LOG_RETENTION_DAYS))}")
+        return value
+
+    @model_validator(mode="after")
+    def _validate_batching(self) -> StackSettings:
+        if self.fulfillment_batch_size > 10 and self.fulfillment_batch_window_seconds < 1:
+            raise ValueError(
+                f"{config_key('fulfillment_batch_size')}: above 10 needs "
+                f"{config_key('fulfillment_batch_window_seconds')} of at least 1"
+            )
+        return self
+
+    @property
+    def fulfillment_queue_visibility_seconds(self) -> int:
+        """AWS's advice for an SQS event source: at least 6x the consumer's timeout."""
+        return 6 * self.fulfill_timeout_seconds + self.fulfillment_batch_window_seconds
+
+
+def config_key(field: str) -> str:
+    if field == "region":
+        return REGION_KEY
+    return f"{NAMESPACE}:{to_camel(field)}"
+
+
+KNOWN_KEYS = {config_key(name) for name in StackSettings.model_fields}
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    message = str(error["msg"]).removeprefix("Value error, ")
+    location = error.get("loc") or ()
+    if not location:
+        return message
+    return f"{config_key(str(location[0]))}: {message} (got {error.get('input')!r})"
+
+
+def parse_settings(values: Mapping[str, str], stack: str) -> StackSettings:
+    """Build settings from raw config values keyed ``dofs:camelCaseName`` / ``aws:region``."""
+    unknown = sorted(k for k in values if k.startswith(f"{NAMESPACE}:") and k not in KNOWN_KEYS)
+    if unknown:
+        raise StackConfigError(
+            f"{unknown[0]}: unknown setting; known settings are {', '.join(sorted(KNOWN_KEYS))}"
+        )
+    if not values.get(REGION_KEY):
+        raise StackConfigError(f"{REGION_KEY}: is required (pulumi config set aws:region ap-south-1)")
+    fields: dict[str, Any] = {"environment": stack}
+    for name in StackSettings.model_fields:
+        raw = values.get(config_key(name))
+        if raw is not None:
+            fields[name] = raw
+    try:
+        return StackSettings.model_validate(fields)
+    except ValidationError as exc:
+        raise StackConfigError("; ".join(_describe(e) for e in exc.errors())) from None
+
+
+def load_settings() -> StackSettings:
+    """Read the current stack's config (``Pulumi.<stack>.yaml``) once."""
+    values = {**get_config_env(), **CONFIG.get()}
+    return parse_settings({k: str(v) for k, v in values.items()}, pulumi.get_stack())

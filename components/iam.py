@@ -1,0 +1,32 @@
+"""IAM policy documents built as data (``pulumi.Output.json_dumps``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import pulumi
+
+PolicyStatement = dict[str, Any]
+
+
+def assume_role_policy(service: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
+        }
+    )
+
+
+def allow(actions: Sequence[str], resources: Sequence[pulumi.Input[str]]) -> PolicyStatement:
+    return {"Effect": "Allow", "Action": sorted(actions), "Resource": list(resources)}
+
+
+def policy_document(statements: Sequence[PolicyStatement]) -> pulumi.Output[str]:
+    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+# X-Ray has no resource-level permissions, so "*" is the only possible resource.
+XRAY_WRITE = allow(["xray:PutTelemetryRecords", "xray:PutTraceSegments"], ["*"])

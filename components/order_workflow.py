@@ -1,0 +1,133 @@
+"""OrderWorkflow: the validator and storage functions and the state machine that runs them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.config import StackSettings
+from components.iam import XRAY_WRITE, allow, assume_role_policy, policy_document
+from components.order_tables import OrderTables
+from components.python_function import LambdaPackage, PythonFunction, PythonFunctionArgs
+from components.state_machine import build_definition
+from handlers import settings as env
+
+# CloudWatch Logs delivery for Step Functions has no resource-level permissions.
+LOG_DELIVERY_ACTIONS = [
+    "logs:CreateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:DescribeLogGroups",
+    "logs:DescribeResourcePolicies",
+    "logs:GetLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:UpdateLogDelivery",
+]
+
+
+@dataclass
+class OrderWorkflowArgs:
+    settings: StackSettings
+    tables: OrderTables
+    queue_url: pulumi.Input[str]
+    queue_arn: pulumi.Input[str]
+    package: LambdaPackage
+
+
+class OrderWorkflow(pulumi.ComponentResource):
+    validator: PythonFunction
+    order_storage: PythonFunction
+    state_machine: aws.sfn.StateMachine
+
+    def __init__(
+        self, name: str, args: OrderWorkflowArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("dofs:index:OrderWorkflow", name, None, opts)
+        settings = args.settings
+        envname = settings.environment
+        child = pulumi.ResourceOptions(parent=self)
+        orders, failed = args.tables.orders, args.tables.failed_orders
+
+        self.validator = PythonFunction(
+            "validator",
+            PythonFunctionArgs(
+                function_name=f"dofs-validator-{envname}",
+                handler="handlers.validator.handler",
+                description="Validates an order and lists every reason it is invalid",
+                package=args.package,
+                settings=settings,
+            ),
+            opts=child,
+        )
+        self.order_storage = PythonFunction(
+            "order-storage",
+            PythonFunctionArgs(
+                function_name=f"dofs-order-storage-{envname}",
+                handler="handlers.order_storage.handler",
+                description="Stores validated orders and records rejections and failures",
+                package=args.package,
+                settings=settings,
+                environment={env.ORDERS_TABLE_NAME: orders.name, env.FAILED_ORDERS_TABLE_NAME: failed.name},
+                statements=[
+                    allow(["dynamodb:GetItem", "dynamodb:UpdateItem"], [orders.arn]),
+                    allow(["dynamodb:PutItem"], [failed.arn]),
+                ],
+            ),
+            opts=child,
+        )
+
+        self.log_group = aws.cloudwatch.LogGroup(
+            "state-machine-logs",
+            name=f"/aws/vendedlogs/states/dofs-order-processing-{envname}",
+            retention_in_days=settings.log_retention_days,
+            opts=child,
+        )
+        self.role = aws.iam.Role(
+            "state-machine-role",
+            assume_role_policy=assume_role_policy("states.amazonaws.com"),
+            description=f"Execution role of dofs-order-processing-{envname}",
+            opts=child,
+        )
+        function_arns = [self.validator.function.arn, self.order_storage.function.arn]
+        policy = aws.iam.RolePolicy(
+            "state-machine-policy",
+            role=self.role.id,
+            policy=policy_document(
+                [
+                    allow(
+                        ["lambda:InvokeFunction"],
+                        [*function_arns, *(arn.apply(lambda a: f"{a}:*") for arn in function_arns)],
+                    ),
+                    allow(["dynamodb:UpdateItem"], [orders.arn]),
+                    allow(["sqs:SendMessage"], [args.queue_arn]),
+                    allow(LOG_DELIVERY_ACTIONS, ["*"]),
+                    XRAY_WRITE,
+                ]
+            ),
+            opts=child,
+        )
+        definition = build_definition(
+            validator_arn=self.validator.function.arn,
+            order_storage_arn=self.order_storage.function.arn,
+            orders_table_name=orders.name,
+            queue_url=args.queue_url,
+        )
+        self.state_machine = aws.sfn.StateMachine(
+            "order-processing",
+            name=f"dofs-order-processing-{envname}",
+            type=settings.workflow_type,
+            role_arn=self.role.arn,
+            definition=pulumi.Output.json_dumps(definition),
+            logging_configuration={
+                "level": settings.workflow_log_level,
+                "include_execution_data": True,
+                "log_destination": self.log_group.arn.apply(lambda arn: f"{arn}:*"),
+            },
+            tracing_configuration={"enabled": True},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+        )
+        self.register_outputs(
+            {"state_machine_arn": self.state_machine.arn, "state_machine_name": self.state_machine.name}
+        )

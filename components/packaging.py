@@ -1,0 +1,135 @@
+"""Deterministic Lambda archives: the handler code and the dependency layer.
+
+Same sources, same bytes: files are listed explicitly (never ``__pycache__``), sorted,
+and zipped with a fixed timestamp and mode, so ``pulumi preview`` shows no change to a
+function whose code did not change. Archives are content-addressed under ``build/``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+HANDLERS_DIR = PROJECT_ROOT / "handlers"
+LAYER_REQUIREMENTS = PROJECT_ROOT / "layer" / "requirements.txt"
+BUILD_DIR = PROJECT_ROOT / "build"
+
+LAYER_PLATFORM = "manylinux2014_aarch64"
+LAYER_PYTHON_VERSION = "3.12"
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+EXCLUDED_PARTS = frozenset({"__pycache__"})
+EXCLUDED_SUFFIXES = (".pyc", ".pyo")
+
+
+class PackagingError(Exception):
+    """A Lambda archive could not be built."""
+
+
+@dataclass(frozen=True)
+class BuiltArchive:
+    path: Path
+    sha256: str
+
+    @property
+    def source_code_hash(self) -> str:
+        """The base64 SHA-256 that Lambda reports as ``CodeSha256``."""
+        return base64.b64encode(bytes.fromhex(self.sha256)).decode("ascii")
+
+    @property
+    def size_bytes(self) -> int:
+        return self.path.stat().st_size
+
+
+def handler_sources(handlers_dir: Path = HANDLERS_DIR) -> list[Path]:
+    """The explicit file list of the handler archive: the package's Python modules."""
+    return sorted(p for p in handlers_dir.glob("*.py") if p.is_file())
+
+
+def _write_zip(entries: Iterable[tuple[str, Path]], target: Path) -> None:
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for name, source in sorted(entries):
+            info = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, source.read_bytes(), compresslevel=9)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _publish(staging: Path, build_dir: Path, prefix: str) -> BuiltArchive:
+    digest = _sha256(staging)
+    build_dir.mkdir(parents=True, exist_ok=True)
+    target = build_dir / f"{prefix}-{digest[:16]}.zip"
+    if not target.exists():
+        os.replace(staging, target)
+    else:
+        staging.unlink()
+    return BuiltArchive(target, digest)
+
+
+def build_handler_archive(handlers_dir: Path = HANDLERS_DIR, build_dir: Path = BUILD_DIR) -> BuiltArchive:
+    sources = handler_sources(handlers_dir)
+    if not sources:
+        raise PackagingError(f"no handler modules found in {handlers_dir}")
+    build_dir.mkdir(parents=True, exist_ok=True)
+    fd, staging_name = tempfile.mkstemp(suffix=".zip", dir=build_dir)
+    os.close(fd)
+    staging = Path(staging_name)
+    _write_zip(((f"{handlers_dir.name}/{p.name}", p) for p in sources), staging)
+    return _publish(staging, build_dir, "handlers")
+
+
+def _layer_files(site: Path) -> Iterable[tuple[str, Path]]:
+    for path in site.rglob("*"):
+        relative = path.relative_to(site)
+        if (
+            path.is_file()
+            and not EXCLUDED_PARTS & set(relative.parts)
+            and path.suffix not in EXCLUDED_SUFFIXES
+        ):
+            yield f"python/{relative.as_posix()}", path
+
+
+def layer_cache_key(requirements: Path = LAYER_REQUIREMENTS) -> str:
+    recipe = f"{LAYER_PLATFORM}\n{LAYER_PYTHON_VERSION}\n".encode() + requirements.read_bytes()
+    return hashlib.sha256(recipe).hexdigest()[:16]
+
+
+def build_layer(requirements: Path = LAYER_REQUIREMENTS, build_dir: Path = BUILD_DIR) -> BuiltArchive:
+    """pip-install the pinned requirements for Lambda's arm64 Python, zipped as a layer.
+
+    Cached by the recipe (requirements, platform, Python version): a second build with
+    the same recipe reuses the archive without touching the network.
+    """
+    key = layer_cache_key(requirements)
+    cached = build_dir / f"layer-{key}.zip"
+    if cached.exists():
+        return BuiltArchive(cached, _sha256(cached))
+    with tempfile.TemporaryDirectory(prefix="dofs-layer-") as workdir:
+        site = Path(workdir) / "site"
+        command = [
+            sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+            "--no-deps", "--no-compile", "--only-binary=:all:",
+            "--platform", LAYER_PLATFORM, "--python-version", LAYER_PYTHON_VERSION,
+            "--implementation", "cp", "--target", str(site), "-r", str(requirements),
+        ]  # fmt: skip
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise PackagingError(f"building the Lambda layer failed:\n{result.stderr.strip()}")
+        build_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(workdir) / "layer.zip"
+        _write_zip(_layer_files(site), staging)
+        shutil.move(staging, cached)
+    return BuiltArchive(cached, _sha256(cached))

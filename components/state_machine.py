@@ -1,0 +1,177 @@
+"""The order-processing state machine, as data.
+
+``build_definition`` takes plain strings or Pulumi Inputs; the component serialises it
+with ``pulumi.Output.json_dumps`` once the ARNs are known, tests with ``json.dumps``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+
+from handlers.models import OrderStatus
+
+LAMBDA_TRANSIENT_ERRORS = [
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+    "TransientStorageError",  # handlers.errors: DynamoDB throttled inside a function
+]
+DYNAMODB_TRANSIENT_ERRORS = [
+    "DynamoDB.ProvisionedThroughputExceededException",
+    "DynamoDB.ThrottlingException",
+    "DynamoDB.RequestLimitExceeded",
+    "DynamoDB.InternalServerErrorException",
+]
+CONDITIONAL_CHECK_FAILED = "DynamoDB.ConditionalCheckFailedException"
+
+ORDER_REJECTED_ERROR = "OrderRejected"
+ORDER_PROCESSING_FAILED_ERROR = "OrderProcessingFailed"
+
+
+def _retry(errors: list[str], max_attempts: int = 4) -> list[dict[str, Any]]:
+    return [
+        {
+            "ErrorEquals": errors,
+            "IntervalSeconds": 1,
+            "BackoffRate": 2.0,
+            "MaxAttempts": max_attempts,
+            "MaxDelaySeconds": 20,
+            "JitterStrategy": "FULL",
+        }
+    ]
+
+
+def _on_any_error(next_state: str = "RecordWorkflowFailure") -> dict[str, Any]:
+    return {"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure", "Next": next_state}
+
+
+def _invoke(function_arn: pulumi.Input[str], payload: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName": function_arn, "Payload": payload},
+        "Retry": _retry(LAMBDA_TRANSIENT_ERRORS),
+    }
+
+
+def build_definition(
+    validator_arn: pulumi.Input[str],
+    order_storage_arn: pulumi.Input[str],
+    orders_table_name: pulumi.Input[str],
+    queue_url: pulumi.Input[str],
+) -> dict[str, Any]:
+    return {
+        "Comment": "DOFS order processing: validate, store, enqueue for fulfillment",
+        "StartAt": "ValidateOrder",
+        "States": {
+            "ValidateOrder": {
+                **_invoke(validator_arn, {"order_id.$": "$.order_id", "request_body.$": "$.request_body"}),
+                "ResultSelector": {
+                    "valid.$": "$.Payload.valid",
+                    "reasons.$": "$.Payload.reasons",
+                    "order.$": "$.Payload.order",
+                },
+                "ResultPath": "$.validation",
+                "Catch": [_on_any_error()],
+                "Next": "IsOrderValid",
+            },
+            "IsOrderValid": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.validation.valid", "BooleanEquals": True, "Next": "StoreOrder"}],
+                "Default": "RecordRejection",
+            },
+            "StoreOrder": {
+                **_invoke(
+                    order_storage_arn,
+                    {
+                        "operation": "store_validated",
+                        "order_id.$": "$.order_id",
+                        "order.$": "$.validation.order",
+                    },
+                ),
+                "ResultSelector": {"status.$": "$.Payload.status"},
+                "ResultPath": "$.storage",
+                "Catch": [_on_any_error()],
+                "Next": "MarkPendingFulfillment",
+            },
+            "MarkPendingFulfillment": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::dynamodb:updateItem",
+                "Parameters": {
+                    "TableName": orders_table_name,
+                    "Key": {"order_id": {"S.$": "$.order_id"}},
+                    "UpdateExpression": "SET #status = :pending, updated_at = :now",
+                    "ConditionExpression": "#status IN (:validated, :pending)",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": {
+                        ":pending": {"S": OrderStatus.PENDING_FULFILLMENT.value},
+                        ":validated": {"S": OrderStatus.VALIDATED.value},
+                        ":now": {"S.$": "$$.State.EnteredTime"},
+                    },
+                },
+                "ResultPath": None,
+                "Retry": _retry(DYNAMODB_TRANSIENT_ERRORS),
+                "Catch": [
+                    # The order moved past VALIDATED already (a re-run): nothing left to do.
+                    {
+                        "ErrorEquals": [CONDITIONAL_CHECK_FAILED],
+                        "ResultPath": "$.failure",
+                        "Next": "OrderAlreadyProgressed",
+                    },
+                    _on_any_error(),
+                ],
+                "Next": "EnqueueForFulfillment",
+            },
+            "EnqueueForFulfillment": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sqs:sendMessage",
+                "Parameters": {"QueueUrl": queue_url, "MessageBody": {"order_id.$": "$.order_id"}},
+                "ResultSelector": {"message_id.$": "$.MessageId"},
+                "ResultPath": "$.enqueue",
+                # Sending twice is harmless: fulfillment is idempotent per order.
+                "Retry": _retry(["States.TaskFailed"]),
+                "Catch": [_on_any_error()],
+                "Next": "OrderAccepted",
+            },
+            "OrderAccepted": {"Type": "Succeed"},
+            "OrderAlreadyProgressed": {"Type": "Succeed"},
+            "RecordRejection": {
+                **_invoke(
+                    order_storage_arn,
+                    {
+                        "operation": "record_rejection",
+                        "order_id.$": "$.order_id",
+                        "reasons.$": "$.validation.reasons",
+                    },
+                ),
+                "ResultPath": None,
+                "Next": "OrderRejected",
+            },
+            "OrderRejected": {
+                "Type": "Fail",
+                "Error": ORDER_REJECTED_ERROR,
+                "Cause": "The order failed validation; its reasons are in the failed-orders table.",
+            },
+            "RecordWorkflowFailure": {
+                **_invoke(
+                    order_storage_arn,
+                    {
+                        "operation": "record_workflow_failure",
+                        "order_id.$": "$.order_id",
+                        "error.$": "$.failure.Error",
+                        "cause.$": "$.failure.Cause",
+                    },
+                ),
+                "ResultPath": None,
+                "Next": "WorkflowFailed",
+            },
+            "WorkflowFailed": {
+                "Type": "Fail",
+                "Error": ORDER_PROCESSING_FAILED_ERROR,
+                "Cause": "A workflow step failed; the order is FULFILLMENT_FAILED with the error recorded.",
+            },
+        },
+    }

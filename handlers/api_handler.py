@@ -1,0 +1,193 @@
+"""api_handler λ: the order API behind API Gateway (REST, Lambda proxy).
+
+Only structural checks happen here (a JSON object, of JSON content type, within the
+size limit); the order's content is validated by the workflow, so the API answers
+fast and every accepted order has a recorded outcome.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from handlers import aws, settings
+from handlers.api_routes import ROUTES, Operation, Route
+from handlers.errors import (
+    ConfigurationError,
+    IdempotencyConflictError,
+    OrderNotFoundError,
+    TransientStorageError,
+    WorkflowStartError,
+)
+from handlers.http import ApiError, ApiRequest, json_response, parse_event
+from handlers.models import parse_json_decimal
+from handlers.observability import get_logger
+from handlers.order_intake import OrderIntakeService, WorkflowStarter
+from handlers.repository import OrderRepository
+
+logger = get_logger("api_handler")
+
+IDEMPOTENCY_HEADER = "idempotency-key"
+IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
+ORDER_ID_PATTERN = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+RETRY_AFTER = {"Retry-After": "1"}
+
+
+def _match_route(request: ApiRequest) -> tuple[Route, dict[str, str]]:
+    candidates = [(route, route.pattern.match(request.path)) for route in ROUTES]
+    matching = [(route, match) for route, match in candidates if match]
+    if not matching:
+        raise ApiError(404, "not_found", f"no route for {request.path}")
+    for route, match in matching:
+        if route.method == request.method:
+            return route, match.groupdict()
+    allowed = sorted({route.method for route, _ in matching})
+    raise ApiError(
+        405,
+        "method_not_allowed",
+        f"{request.method} is not allowed on {request.path}; use {', '.join(allowed)}",
+        headers={"Allow": ", ".join(allowed)},
+    )
+
+
+def _check_content_type(request: ApiRequest) -> None:
+    content_type = (request.header("content-type") or "").split(";")[0].strip().lower()
+    if content_type != "application/json" and not content_type.endswith("+json"):
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            f"Content-Type must be application/json, got {content_type or 'nothing'}",
+        )
+
+
+def _read_order_body(request: ApiRequest, max_bytes: int) -> tuple[dict[str, Any], str]:
+    _check_content_type(request)
+    if len(request.body) > max_bytes:
+        raise ApiError(413, "body_too_large", f"request body must be at most {max_bytes} bytes")
+    if not request.body.strip():
+        raise ApiError(400, "empty_body", "request body is empty; send the order as a JSON object")
+    try:
+        text = request.body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError(400, "invalid_encoding", "request body is not valid UTF-8") from None
+    try:
+        order = parse_json_decimal(text)
+    except RecursionError:
+        raise ApiError(400, "invalid_json", "request body is nested too deeply") from None
+    except ValueError as exc:
+        raise ApiError(400, "invalid_json", f"request body is not valid JSON: {exc}") from None
+    if not isinstance(order, dict):
+        raise ApiError(400, "invalid_order", "request body must be a JSON object")
+    return order, text
+
+
+def _idempotency_key(request: ApiRequest) -> str | None:
+    key = request.header(IDEMPOTENCY_HEADER)
+    if key is None:
+        return None
+    if not IDEMPOTENCY_KEY_PATTERN.match(key):
+        raise ApiError(
+            400,
+            "invalid_idempotency_key",
+            "Idempotency-Key must be 1 to 255 printable ASCII characters without spaces",
+        )
+    return key
+
+
+def health(request: ApiRequest, params: dict[str, str]) -> dict[str, Any]:
+    return json_response(
+        200,
+        {
+            "status": "healthy",
+            "service": "dofs",
+            "environment": settings.require(settings.ENVIRONMENT),
+            "time": datetime.now(UTC).isoformat(timespec="seconds"),
+        },
+    )
+
+
+def create_order(request: ApiRequest, params: dict[str, str]) -> dict[str, Any]:
+    max_bytes = settings.optional_int(settings.MAX_ORDER_BODY_BYTES, settings.DEFAULT_MAX_ORDER_BODY_BYTES)
+    order, raw_body = _read_order_body(request, max_bytes or settings.DEFAULT_MAX_ORDER_BODY_BYTES)
+    key = _idempotency_key(request)
+    accepted = _intake_service().accept(order, raw_body, key)
+    logger.info(
+        "order accepted",
+        extra={"order_id": accepted.order_id, "idempotent_retry": key is not None},
+    )
+    return json_response(
+        202,
+        {
+            "order_id": accepted.order_id,
+            "status": accepted.status.value,
+            "status_url": f"{request.base_url}/orders/{accepted.order_id}",
+            "execution_arn": accepted.execution_arn,
+        },
+        {"Location": f"{request.base_url}/orders/{accepted.order_id}"},
+    )
+
+
+def get_order(request: ApiRequest, params: dict[str, str]) -> dict[str, Any]:
+    order_id = params.get("order_id", "")
+    if not ORDER_ID_PATTERN.match(order_id):
+        raise ApiError(400, "invalid_order_id", "order_id must be 1 to 64 letters, digits or dashes")
+    return json_response(200, _intake_service().status(order_id))
+
+
+OPERATIONS: dict[Operation, Callable[[ApiRequest, dict[str, str]], dict[str, Any]]] = {
+    Operation.HEALTH: health,
+    Operation.CREATE_ORDER: create_order,
+    Operation.GET_ORDER: get_order,
+}
+
+
+def _intake_service() -> OrderIntakeService:
+    orders = OrderRepository(settings.require(settings.ORDERS_TABLE_NAME), aws.dynamodb_resource())
+    starter = WorkflowStarter(settings.require(settings.STEP_FUNCTION_ARN), aws.stepfunctions_client())
+    return OrderIntakeService(orders, starter)
+
+
+def _dispatch(event: dict[str, Any]) -> dict[str, Any]:
+    request = parse_event(event)
+    route, params = _match_route(request)
+    return OPERATIONS[route.operation](request, params)
+
+
+def _error_response(exc: Exception) -> dict[str, Any]:
+    if isinstance(exc, ApiError):
+        return exc.to_response()
+    if isinstance(exc, OrderNotFoundError):
+        return ApiError(404, "order_not_found", str(exc), order_id=exc.order_id).to_response()
+    if isinstance(exc, IdempotencyConflictError):
+        return ApiError(409, "idempotency_key_reused", str(exc)).to_response()
+    if isinstance(exc, WorkflowStartError):
+        return ApiError(
+            503,
+            "workflow_unavailable",
+            "the order was recorded but its processing could not start; "
+            "retry with the same Idempotency-Key to complete it",
+            headers=RETRY_AFTER,
+            order_id=exc.order_id,
+        ).to_response()
+    if isinstance(exc, TransientStorageError):
+        return ApiError(503, "storage_unavailable", "order storage is busy; retry", RETRY_AFTER).to_response()
+    if isinstance(exc, ConfigurationError):
+        logger.error("misconfigured function", exc_info=exc)
+    else:
+        logger.exception("unhandled error", exc_info=exc)
+    return ApiError(500, "internal_error", "the request could not be processed").to_response()
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    try:
+        response = _dispatch(event)
+    except Exception as exc:
+        response = _error_response(exc)
+    if response["statusCode"] >= 400:
+        logger.info(
+            "request refused",
+            extra={"status": response["statusCode"], "path": event.get("path")},
+        )
+    return response

@@ -1,0 +1,42 @@
+"""The public routes of the order API.
+
+Shared by the handler (routing) and by ``components.order_api`` (API Gateway
+resources and methods), so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Operation(StrEnum):
+    HEALTH = "health"
+    CREATE_ORDER = "create_order"
+    GET_ORDER = "get_order"
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    resource: str
+    operation: Operation
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        segments = [
+            f"(?P<{segment[1:-1]}>[^/]+)" if segment.startswith("{") else re.escape(segment)
+            for segment in self.resource.split("/")
+        ]
+        return re.compile("^" + "/".join(segments) + "/?$")
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/health", Operation.HEALTH),
+    Route("POST", "/order", Operation.CREATE_ORDER),
+    Route("POST", "/orders", Operation.CREATE_ORDER),
+    Route("GET", "/orders/{order_id}", Operation.GET_ORDER),
+)
+
+RESOURCES: tuple[str, ...] = tuple(dict.fromkeys(route.resource for route in ROUTES))

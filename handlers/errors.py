@@ -1,0 +1,77 @@
+"""The handler package's exceptions: one base, AWS errors translated by error code."""
+
+from __future__ import annotations
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+THROTTLING_ERROR_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "Throttling",
+        "InternalServerError",
+        "ServiceUnavailable",
+    }
+)
+
+
+class DofsError(Exception):
+    """Base of every error raised on purpose by DOFS handlers."""
+
+
+class ConfigurationError(DofsError):
+    """A required environment variable is missing or malformed."""
+
+
+class OrderNotFoundError(DofsError):
+    def __init__(self, order_id: str) -> None:
+        super().__init__(f"order {order_id} not found")
+        self.order_id = order_id
+
+
+class IdempotencyConflictError(DofsError):
+    """The Idempotency-Key was used before with a different request body."""
+
+
+class OrderStateConflictError(DofsError):
+    """A conditional write found the order in a state the caller did not expect."""
+
+
+class TransientStorageError(DofsError):
+    """DynamoDB throttled or was briefly unavailable; the caller may retry.
+
+    The workflow's Retry policy names this class, so keep the name stable.
+    """
+
+
+class WorkflowStartError(DofsError):
+    """Step Functions did not start the order's execution."""
+
+    def __init__(self, message: str, order_id: str = "") -> None:
+        super().__init__(message)
+        self.order_id = order_id
+
+
+def error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def is_conditional_check_failure(exc: ClientError) -> bool:
+    return error_code(exc) == "ConditionalCheckFailedException"
+
+
+def translate_storage_error(exc: ClientError | BotoCoreError) -> DofsError:
+    """Map a DynamoDB error onto DOFS's own exceptions (callers ``raise ... from exc``)."""
+    if isinstance(exc, BotoCoreError) or error_code(exc) in THROTTLING_ERROR_CODES:
+        return TransientStorageError(str(exc))
+    return DofsError(f"DynamoDB request failed: {exc}")
+
+
+class PoisonMessageError(DofsError):
+    """A queue message whose body is not a fulfillment message."""
+
+
+class FulfillmentAttemptError(DofsError):
+    """The (simulated) fulfillment did not succeed this time; the queue will redeliver."""

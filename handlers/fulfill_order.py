@@ -1,0 +1,90 @@
+"""fulfill_order λ: simulated fulfillment of the orders on the order queue.
+
+Succeeds with the stack's configured probability. A failed attempt is reported as a
+batch item failure, so SQS redelivers only that message and, after maxReceiveCount,
+moves it to the DLQ. An order already FULFILLED is acknowledged and never fulfilled
+again: the FULFILLED transition is a conditional write.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from handlers import aws, settings
+from handlers.errors import FulfillmentAttemptError, PoisonMessageError
+from handlers.models import TERMINAL_STATUSES, OrderStatus
+from handlers.observability import get_logger
+from handlers.repository import OrderRepository
+from handlers.sqs_batch import SqsRecord, parse_fulfillment_message, process_batch
+
+logger = get_logger("fulfill_order")
+
+SIMULATED_FAILURE = "simulated fulfillment failure"
+
+
+class FulfillmentOutcome(StrEnum):
+    FULFILLED = "fulfilled"
+    ALREADY_TERMINAL = "already_terminal"
+
+
+class FulfillmentService:
+    def __init__(self, orders: OrderRepository, success_rate: Decimal, rng: random.Random) -> None:
+        self.orders = orders
+        self.success_rate = success_rate
+        self.rng = rng
+
+    def fulfill(self, order_id: str) -> FulfillmentOutcome:
+        item = self.orders.get(order_id)
+        if item is None:
+            raise PoisonMessageError(f"order {order_id} does not exist")
+        status = OrderStatus(item["status"])
+        if status in TERMINAL_STATUSES:
+            return FulfillmentOutcome.ALREADY_TERMINAL
+        if status is not OrderStatus.PENDING_FULFILLMENT:
+            raise FulfillmentAttemptError(f"order {order_id} is {status}, not yet pending fulfillment")
+        if not self._attempt_succeeds():
+            self.orders.record_fulfillment_attempt(order_id, SIMULATED_FAILURE)
+            raise FulfillmentAttemptError(SIMULATED_FAILURE)
+        self.orders.record_fulfillment_attempt(order_id, None)
+        if self.orders.mark_fulfilled(order_id):
+            return FulfillmentOutcome.FULFILLED
+        return FulfillmentOutcome.ALREADY_TERMINAL
+
+    def _attempt_succeeds(self) -> bool:
+        # The draw is a probability, not money; Decimal keeps 0 and 1 exact.
+        return Decimal(repr(self.rng.random())) < self.success_rate
+
+
+@functools.cache
+def _rng_for_seed(seed: int | None) -> random.Random:
+    # One generator per seed for the process's lifetime: re-seeding on every
+    # invocation would repeat the same draw for every message.
+    return random.Random(seed)
+
+
+def _service() -> FulfillmentService:
+    rng = _rng_for_seed(settings.optional_int(settings.FULFILLMENT_RANDOM_SEED, None))
+    orders = OrderRepository(settings.require(settings.ORDERS_TABLE_NAME), aws.dynamodb_resource())
+    return FulfillmentService(orders, settings.success_rate(), rng)
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
+    service = _service()
+
+    def fulfill_record(record: SqsRecord) -> None:
+        message = parse_fulfillment_message(record)
+        outcome = service.fulfill(message.order_id)
+        logger.info(
+            "order fulfillment processed",
+            extra={
+                "order_id": message.order_id,
+                "outcome": outcome.value,
+                "receive_count": record.receive_count,
+            },
+        )
+
+    return process_batch(event, fulfill_record, logger)

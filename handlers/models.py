@@ -1,0 +1,132 @@
+"""Order models shared by every handler. Money is ``Decimal`` end to end."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+
+class OrderStatus(StrEnum):
+    RECEIVED = "RECEIVED"
+    VALIDATED = "VALIDATED"
+    PENDING_FULFILLMENT = "PENDING_FULFILLMENT"
+    FULFILLED = "FULFILLED"
+    FULFILLMENT_FAILED = "FULFILLMENT_FAILED"
+    REJECTED = "REJECTED"
+
+
+TERMINAL_STATUSES = frozenset({OrderStatus.FULFILLED, OrderStatus.FULFILLMENT_FAILED, OrderStatus.REJECTED})
+
+
+class FailureStage(StrEnum):
+    VALIDATION = "validation"
+    WORKFLOW = "workflow"
+    FULFILLMENT = "fulfillment"
+
+
+NonBlank = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class OrderItem(_Frozen):
+    product_id: NonBlank
+    quantity: int = Field(gt=0)
+    price: Decimal = Field(ge=0, decimal_places=2)
+
+    @property
+    def line_total(self) -> Decimal:
+        return self.price * self.quantity
+
+
+class ShippingAddress(_Frozen):
+    street: NonBlank
+    city: NonBlank
+    state: NonBlank
+    zip: NonBlank
+    country: NonBlank | None = None
+
+
+class Order(_Frozen):
+    """A validated order, as the workflow stores it."""
+
+    customer_id: NonBlank
+    items: tuple[OrderItem, ...] = Field(min_length=1)
+    total_amount: Decimal = Field(ge=0, decimal_places=2)
+    shipping_address: ShippingAddress
+
+
+class WorkflowInput(_Frozen):
+    """What the API hands to the state machine; the body travels as the client sent it."""
+
+    order_id: str
+    request_body: str
+
+
+class ValidationOutcome(_Frozen):
+    order_id: str
+    valid: bool
+    reasons: tuple[str, ...] = ()
+    order: Order | None = None
+
+
+class StoreValidatedOrder(_Frozen):
+    operation: Literal["store_validated"]
+    order_id: str
+    order: Order
+
+
+class RecordRejection(_Frozen):
+    operation: Literal["record_rejection"]
+    order_id: str
+    reasons: tuple[str, ...] = Field(min_length=1)
+
+
+class RecordWorkflowFailure(_Frozen):
+    operation: Literal["record_workflow_failure"]
+    order_id: str
+    error: str = "Unknown"
+    cause: str = ""
+
+
+StorageRequest = Annotated[
+    StoreValidatedOrder | RecordRejection | RecordWorkflowFailure,
+    Field(discriminator="operation"),
+]
+
+
+class FulfillmentMessage(_Frozen):
+    """Body of a message on the order queue."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    order_id: NonBlank
+
+
+def parse_json_decimal(text: str | bytes) -> Any:
+    """``json.loads`` that reads every non-integer number as ``Decimal``, never ``float``.
+
+    ``NaN`` and ``Infinity`` are not JSON; they raise ``ValueError`` here.
+    """
+
+    def _reject_constant(name: str) -> Any:
+        raise ValueError(f"{name} is not a valid JSON number")
+
+    return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+
+
+def _encode_decimal(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def dump_json(value: Any) -> str:
+    """Compact JSON with ``Decimal`` written as a string, keys sorted (stable hashes)."""
+    return json.dumps(value, default=_encode_decimal, sort_keys=True, separators=(",", ":"))

@@ -1,0 +1,91 @@
+"""order_storage λ: every write the workflow makes to the order tables.
+
+One function with three typed operations, so that money is converted to ``Decimal``
+and every status change is conditional in one place. Each operation is safe to run
+twice: Step Functions retries tasks, so it will.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from handlers import aws, settings
+from handlers.errors import OrderStateConflictError
+from handlers.models import (
+    FailureStage,
+    OrderStatus,
+    RecordRejection,
+    RecordWorkflowFailure,
+    StorageRequest,
+    StoreValidatedOrder,
+)
+from handlers.observability import get_logger
+from handlers.repository import FailedOrderRepository, OrderRepository
+
+logger = get_logger("order_storage")
+
+MAX_CAUSE_LENGTH = 2000
+_request_adapter: TypeAdapter[StorageRequest] = TypeAdapter(StorageRequest)
+
+
+class OrderStorageService:
+    def __init__(self, orders: OrderRepository, failed_orders: FailedOrderRepository) -> None:
+        self.orders = orders
+        self.failed_orders = failed_orders
+
+    def store_validated(self, request: StoreValidatedOrder) -> OrderStatus:
+        if self.orders.store_validated(request.order_id, request.order):
+            return OrderStatus.VALIDATED
+        current = self._current_status(request.order_id)
+        if current in (OrderStatus.REJECTED, OrderStatus.FULFILLMENT_FAILED):
+            raise OrderStateConflictError(f"order {request.order_id} is already {current}")
+        return current
+
+    def record_rejection(self, request: RecordRejection) -> OrderStatus:
+        self.failed_orders.record(request.order_id, FailureStage.VALIDATION, request.reasons)
+        if self.orders.mark_rejected(request.order_id, request.reasons):
+            return OrderStatus.REJECTED
+        return self._current_status(request.order_id)
+
+    def record_workflow_failure(self, request: RecordWorkflowFailure) -> OrderStatus:
+        cause = request.cause[:MAX_CAUSE_LENGTH]
+        reasons = [f"workflow step failed: {request.error}"]
+        self.failed_orders.record(
+            request.order_id, FailureStage.WORKFLOW, reasons, error=request.error, cause=cause
+        )
+        if self.orders.mark_fulfillment_failed(request.order_id, FailureStage.WORKFLOW, reasons):
+            return OrderStatus.FULFILLMENT_FAILED
+        return self._current_status(request.order_id)
+
+    def handle(self, request: StorageRequest) -> OrderStatus:
+        if isinstance(request, StoreValidatedOrder):
+            return self.store_validated(request)
+        if isinstance(request, RecordRejection):
+            return self.record_rejection(request)
+        return self.record_workflow_failure(request)
+
+    def _current_status(self, order_id: str) -> OrderStatus:
+        item = self.orders.get(order_id)
+        if item is None:
+            raise OrderStateConflictError(f"order {order_id} vanished during a conditional write")
+        return OrderStatus(item["status"])
+
+
+def _default_service() -> OrderStorageService:
+    dynamodb = aws.dynamodb_resource()
+    return OrderStorageService(
+        OrderRepository(settings.require(settings.ORDERS_TABLE_NAME), dynamodb),
+        FailedOrderRepository(settings.require(settings.FAILED_ORDERS_TABLE_NAME), dynamodb),
+    )
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    request = _request_adapter.validate_python(event)
+    status = _default_service().handle(request)
+    logger.info(
+        "order stored",
+        extra={"order_id": request.order_id, "operation": request.operation, "status": status.value},
+    )
+    return {"order_id": request.order_id, "status": status.value}

@@ -1,0 +1,236 @@
+"""DynamoDB access for the orders and failed-orders tables.
+
+Every status change is a conditional write, so a handler that runs twice (a retried
+task, a redelivered message) either repeats a no-op or learns that another writer
+already moved the order on; it never moves an order backwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from handlers.errors import is_conditional_check_failure, translate_storage_error
+from handlers.models import FailureStage, Order, OrderStatus
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _table(table_name: str, dynamodb: Any | None) -> Any:
+    return (dynamodb or boto3.resource("dynamodb")).Table(table_name)
+
+
+class OrderRepository:
+    def __init__(self, table_name: str, dynamodb: Any | None = None) -> None:
+        self.table = _table(table_name, dynamodb)
+
+    def get(self, order_id: str) -> dict[str, Any] | None:
+        try:
+            response = self.table.get_item(Key={"order_id": order_id}, ConsistentRead=True)
+        except (ClientError, BotoCoreError) as exc:
+            raise translate_storage_error(exc) from exc
+        item: dict[str, Any] | None = response.get("Item")
+        return item
+
+    def create_received(
+        self,
+        order_id: str,
+        request_body: str,
+        request_sha256: str,
+        idempotency_key: str | None,
+    ) -> bool:
+        """Record a new order as RECEIVED; False when the order id already exists."""
+        now = utc_now()
+        item: dict[str, Any] = {
+            "order_id": order_id,
+            "status": OrderStatus.RECEIVED.value,
+            "created_at": now,
+            "updated_at": now,
+            "request_body": request_body,
+            "request_sha256": request_sha256,
+            "fulfillment_attempts": 0,
+        }
+        if idempotency_key is not None:
+            item["idempotency_key"] = idempotency_key
+        try:
+            self.table.put_item(Item=item, ConditionExpression="attribute_not_exists(order_id)")
+        except ClientError as exc:
+            if is_conditional_check_failure(exc):
+                return False
+            raise translate_storage_error(exc) from exc
+        except BotoCoreError as exc:
+            raise translate_storage_error(exc) from exc
+        return True
+
+    def record_execution(self, order_id: str, execution_arn: str) -> None:
+        self._update(
+            order_id,
+            "SET execution_arn = :arn",
+            {":arn": execution_arn},
+            condition="attribute_exists(order_id)",
+        )
+
+    def store_validated(self, order_id: str, order: Order) -> bool:
+        """RECEIVED → VALIDATED with the typed order; False if it had moved on already."""
+        fields = order.model_dump(mode="python")
+        return self._transition(
+            order_id,
+            OrderStatus.VALIDATED,
+            allowed_from=(OrderStatus.RECEIVED, OrderStatus.VALIDATED),
+            allow_missing=True,
+            extra={
+                "customer_id": fields["customer_id"],
+                "items": [dict(item) for item in fields["items"]],
+                "total_amount": fields["total_amount"],
+                "shipping_address": {k: v for k, v in fields["shipping_address"].items() if v is not None},
+                "validated_at": utc_now(),
+            },
+        )
+
+    def mark_rejected(self, order_id: str, reasons: Sequence[str]) -> bool:
+        return self._transition(
+            order_id,
+            OrderStatus.REJECTED,
+            allowed_from=(OrderStatus.RECEIVED, OrderStatus.REJECTED),
+            allow_missing=True,
+            extra={
+                "failure_stage": FailureStage.VALIDATION.value,
+                "failure_reasons": list(reasons),
+                "failed_at": utc_now(),
+            },
+        )
+
+    def mark_fulfilled(self, order_id: str) -> bool:
+        return self._transition(
+            order_id,
+            OrderStatus.FULFILLED,
+            allowed_from=(OrderStatus.PENDING_FULFILLMENT,),
+            extra={"fulfilled_at": utc_now()},
+        )
+
+    def mark_fulfillment_failed(self, order_id: str, stage: FailureStage, reasons: Sequence[str]) -> bool:
+        return self._transition(
+            order_id,
+            OrderStatus.FULFILLMENT_FAILED,
+            allowed_from=(
+                OrderStatus.RECEIVED,
+                OrderStatus.VALIDATED,
+                OrderStatus.PENDING_FULFILLMENT,
+            ),
+            allow_missing=True,
+            extra={
+                "failure_stage": stage.value,
+                "failure_reasons": list(reasons),
+                "failed_at": utc_now(),
+            },
+        )
+
+    def record_fulfillment_attempt(self, order_id: str, error: str | None) -> None:
+        expression = "ADD fulfillment_attempts :one SET updated_at = :now"
+        values: dict[str, Any] = {":one": 1, ":now": utc_now()}
+        if error is not None:
+            expression += ", last_fulfillment_error = :error"
+            values[":error"] = error
+        self._update(order_id, expression, values, condition="attribute_exists(order_id)")
+
+    def _transition(
+        self,
+        order_id: str,
+        to_status: OrderStatus,
+        allowed_from: Iterable[OrderStatus],
+        extra: dict[str, Any],
+        allow_missing: bool = False,
+    ) -> bool:
+        """Conditionally move the order to ``to_status``; False when the condition failed."""
+        names = {"#status": "status"}
+        values: dict[str, Any] = {":to": to_status.value, ":now": utc_now()}
+        assignments = ["#status = :to", "updated_at = :now"]
+        for index, (field, value) in enumerate(sorted(extra.items())):
+            names[f"#f{index}"] = field
+            values[f":f{index}"] = value
+            assignments.append(f"#f{index} = :f{index}")
+        allowed = []
+        for index, status in enumerate(allowed_from):
+            values[f":from{index}"] = status.value
+            allowed.append(f":from{index}")
+        condition = f"#status IN ({', '.join(allowed)})"
+        if allow_missing:
+            condition = f"attribute_not_exists(order_id) OR {condition}"
+        try:
+            self._update(
+                order_id,
+                "SET " + ", ".join(assignments),
+                values,
+                condition=condition,
+                names=names,
+            )
+        except _ConditionFailedError:
+            return False
+        return True
+
+    def _update(
+        self,
+        order_id: str,
+        expression: str,
+        values: dict[str, Any],
+        condition: str,
+        names: dict[str, str] | None = None,
+    ) -> None:
+        kwargs: dict[str, Any] = {
+            "Key": {"order_id": order_id},
+            "UpdateExpression": expression,
+            "ExpressionAttributeValues": values,
+            "ConditionExpression": condition,
+        }
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
+        try:
+            self.table.update_item(**kwargs)
+        except ClientError as exc:
+            if is_conditional_check_failure(exc):
+                raise _ConditionFailedError from exc
+            raise translate_storage_error(exc) from exc
+        except BotoCoreError as exc:
+            raise translate_storage_error(exc) from exc
+
+
+class _ConditionFailedError(Exception):
+    pass
+
+
+class FailedOrderRepository:
+    def __init__(self, table_name: str, dynamodb: Any | None = None) -> None:
+        self.table = _table(table_name, dynamodb)
+
+    def record(self, order_id: str, stage: FailureStage, reasons: Sequence[str], **details: str) -> bool:
+        """Write the failure record once; False when one already exists for the order."""
+        item: dict[str, Any] = {
+            "order_id": order_id,
+            "stage": stage.value,
+            "reasons": list(reasons),
+            "recorded_at": utc_now(),
+            **{k: v for k, v in details.items() if v},
+        }
+        try:
+            self.table.put_item(Item=item, ConditionExpression="attribute_not_exists(order_id)")
+        except ClientError as exc:
+            if is_conditional_check_failure(exc):
+                return False
+            raise translate_storage_error(exc) from exc
+        except BotoCoreError as exc:
+            raise translate_storage_error(exc) from exc
+        return True
+
+    def get(self, order_id: str) -> dict[str, Any] | None:
+        try:
+            response = self.table.get_item(Key={"order_id": order_id}, ConsistentRead=True)
+        except (ClientError, BotoCoreError) as exc:
+            raise translate_storage_error(exc) from exc
+        item: dict[str, Any] | None = response.get("Item")
+        return item

@@ -1,0 +1,50 @@
+"""Environment variables the handlers read, with errors that name the variable."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+
+from handlers.errors import ConfigurationError
+
+ORDERS_TABLE_NAME = "ORDERS_TABLE_NAME"
+FAILED_ORDERS_TABLE_NAME = "FAILED_ORDERS_TABLE_NAME"
+ORDER_QUEUE_URL = "ORDER_QUEUE_URL"
+STEP_FUNCTION_ARN = "STEP_FUNCTION_ARN"
+ENVIRONMENT = "ENVIRONMENT"
+FULFILLMENT_SUCCESS_RATE = "FULFILLMENT_SUCCESS_RATE"
+FULFILLMENT_RANDOM_SEED = "FULFILLMENT_RANDOM_SEED"
+MAX_ORDER_BODY_BYTES = "MAX_ORDER_BODY_BYTES"
+
+DEFAULT_MAX_ORDER_BODY_BYTES = 32 * 1024
+
+
+def require(name: str, environ: Mapping[str, str] | None = None) -> str:
+    value = (os.environ if environ is None else environ).get(name, "").strip()
+    if not value:
+        raise ConfigurationError(f"environment variable {name} is required")
+    return value
+
+
+def success_rate(environ: Mapping[str, str] | None = None) -> Decimal:
+    raw = (os.environ if environ is None else environ).get(FULFILLMENT_SUCCESS_RATE, "0.7")
+    try:
+        rate = Decimal(raw)
+    except InvalidOperation:
+        rate = Decimal(-1)
+    if not Decimal(0) <= rate <= Decimal(1):
+        raise ConfigurationError(
+            f"environment variable {FULFILLMENT_SUCCESS_RATE} must be a number between 0 and 1, got {raw!r}"
+        )
+    return rate
+
+
+def optional_int(name: str, default: int | None, environ: Mapping[str, str] | None = None) -> int | None:
+    raw = (os.environ if environ is None else environ).get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigurationError(f"environment variable {name} must be an integer, got {raw!r}") from None

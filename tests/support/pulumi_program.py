@@ -1,0 +1,133 @@
+"""Run the real DOFS Pulumi program under Pulumi's mock runtime and record what it creates."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from moto.core.models import DEFAULT_ACCOUNT_ID
+
+from components.config import load_settings
+from components.program import create_dofs
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class RecordedResource:
+    type: str
+    name: str
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    parent_types: list[str] = field(default_factory=list)
+
+
+def stack_config(stack: str) -> dict[str, str]:
+    """The config of ``Pulumi.<stack>.yaml`` as Pulumi hands it to the program."""
+    document = yaml.safe_load((PROJECT_ROOT / f"Pulumi.{stack}.yaml").read_text()) or {}
+    return {key: str(value) for key, value in (document.get("config") or {}).items()}
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    """Returns the attributes AWS would compute, in the emulator's ARN and URL formats."""
+
+    def __init__(self, region: str) -> None:
+        self.region = region
+        self.resources: list[RecordedResource] = []
+
+    def _arn(self, service: str, resource: str) -> str:
+        return f"arn:aws:{service}:{self.region}:{DEFAULT_ACCOUNT_ID}:{resource}"
+
+    def computed(self, typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        physical = inputs.get("name") or name
+        if typ == "aws:dynamodb/table:Table":
+            return {"arn": self._arn("dynamodb", f"table/{physical}")}
+        if typ == "aws:sqs/queue:Queue":
+            return {
+                "arn": self._arn("sqs", physical),
+                "url": f"https://sqs.{self.region}.amazonaws.com/{DEFAULT_ACCOUNT_ID}/{physical}",
+            }
+        if typ == "aws:lambda/function:Function":
+            arn = self._arn("lambda", f"function:{physical}")
+            invoke = f"arn:aws:apigateway:{self.region}:lambda:path/2015-03-31/functions/{arn}/invocations"
+            return {"arn": arn, "invokeArn": invoke}
+        if typ == "aws:lambda/layerVersion:LayerVersion":
+            return {"arn": self._arn("lambda", f"layer:{inputs['layerName']}:1")}
+        if typ == "aws:iam/role:Role":
+            return {"arn": f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:role/{name}", "name": name}
+        if typ == "aws:sfn/stateMachine:StateMachine":
+            return {"arn": self._arn("states", f"stateMachine:{physical}")}
+        if typ == "aws:cloudwatch/logGroup:LogGroup":
+            return {"arn": self._arn("logs", f"log-group:{physical}")}
+        if typ == "aws:apigateway/restApi:RestApi":
+            return {"rootResourceId": "root0000", "executionArn": self._arn("execute-api", "api0000001")}
+        if typ == "aws:apigateway/stage:Stage":
+            stage = inputs["stageName"]
+            return {"invokeUrl": f"https://api0000001.execute-api.{self.region}.amazonaws.com/{stage}"}
+        return {}
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        outputs = {**args.inputs, **self.computed(args.typ, args.name, args.inputs)}
+        self.resources.append(RecordedResource(args.typ, args.name, dict(args.inputs), outputs))
+        return f"{args.name}-id", outputs
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+
+@dataclass
+class ProgramRun:
+    stack: str
+    resources: list[RecordedResource]
+    outputs: dict[str, Any]
+
+    def of_type(self, typ: str) -> list[RecordedResource]:
+        return [r for r in self.resources if r.type == typ]
+
+    def named(self, name: str) -> RecordedResource:
+        matches = [r for r in self.resources if r.name == name]
+        assert len(matches) == 1, f"expected one resource named {name}, found {len(matches)}"
+        return matches[0]
+
+    def function(self, function_name: str) -> RecordedResource:
+        matches = [
+            r for r in self.of_type("aws:lambda/function:Function") if r.inputs["name"] == function_name
+        ]
+        assert len(matches) == 1, f"no function {function_name}"
+        return matches[0]
+
+    def policy_of(self, function_name: str) -> dict[str, Any]:
+        role_name = self.function(function_name).inputs["role"].rsplit("/", 1)[-1]
+        policies = [
+            r for r in self.of_type("aws:iam/rolePolicy:RolePolicy") if r.inputs["role"] == f"{role_name}-id"
+        ]
+        assert len(policies) == 1
+        document: dict[str, Any] = json.loads(policies[0].inputs["policy"])
+        return document
+
+    def state_machine_definition(self) -> dict[str, Any]:
+        (machine,) = self.of_type("aws:sfn/stateMachine:StateMachine")
+        definition: dict[str, Any] = json.loads(machine.inputs["definition"])
+        return definition
+
+
+def run_program(stack: str = "dev", overrides: Mapping[str, str] | None = None) -> ProgramRun:
+    """Run ``__main__``'s program for ``stack`` with its YAML config plus ``overrides``."""
+    config = {**stack_config(stack), **(overrides or {})}
+    mocks = RecordingMocks(config.get("aws:region", "us-east-1"))
+    pulumi.runtime.set_mocks(mocks, project="dofs", stack=stack, preview=False)
+    pulumi.runtime.set_all_config(config)
+    collected: dict[str, Any] = {}
+
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]
+    def _run() -> pulumi.Output[Any]:
+        outputs = create_dofs(load_settings()).outputs()
+        return pulumi.Output.all(**outputs).apply(collected.update)
+
+    _run()
+    return ProgramRun(stack, mocks.resources, collected)
