@@ -76,8 +76,18 @@ class InProcessLambdaRuntime:
     def __init__(self, base_environment: Mapping[str, str] | None = None) -> None:
         self.base_environment = dict(base_environment or {})
         self.invocations: list[Invocation] = []
+        self._faults: dict[str, list[BaseException]] = {}
         self._lock = threading.RLock()
         self._patch: Any = None
+
+    def inject_failure(self, function_name: str, exc: Exception, times: int = 1) -> None:
+        """Make the next ``times`` invocations of ``function_name`` raise ``exc`` (tests only)."""
+        self._faults.setdefault(function_name, []).extend([exc] * times)
+
+    def _raise_injected_fault(self, function_name: str) -> None:
+        pending = self._faults.get(function_name)
+        if pending:
+            raise pending.pop(0)
 
     def invoke(
         self,
@@ -93,6 +103,7 @@ class InProcessLambdaRuntime:
         context = LambdaContext(function_name, memory_mb, timeout_seconds)
         with self._lock, self._environment({**self.base_environment, **environment}):
             try:
+                self._raise_injected_fault(function_name)
                 result = load_handler(handler_spec)(event, context)
                 error_type = None
             except Exception as exc:  # Lambda reports every handler exception the same way

@@ -1,0 +1,124 @@
+"""Handler archive and layer: deterministic, clean, built for Lambda's arm64 Python."""
+
+from __future__ import annotations
+
+import shutil
+import struct
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from components.packaging import (
+    HANDLERS_DIR,
+    LAYER_REQUIREMENTS,
+    build_handler_archive,
+    build_layer,
+    handler_sources,
+)
+
+ELF_MACHINE_AARCH64 = 183
+
+
+@pytest.fixture
+def handlers_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "src" / "handlers"
+    shutil.copytree(HANDLERS_DIR, target, ignore=shutil.ignore_patterns("__pycache__"))
+    return target
+
+
+def test_building_twice_gives_the_same_bytes(handlers_copy: Path, tmp_path: Path) -> None:
+    first = build_handler_archive(handlers_copy, tmp_path / "a")
+    second = build_handler_archive(handlers_copy, tmp_path / "b")
+
+    assert first.sha256 == second.sha256
+    assert first.path.read_bytes() == second.path.read_bytes()
+
+
+def test_bytecode_and_timestamps_do_not_change_the_archive(handlers_copy: Path, tmp_path: Path) -> None:
+    before = build_handler_archive(handlers_copy, tmp_path / "before")
+    cache = handlers_copy / "__pycache__"
+    cache.mkdir()
+    (cache / "validator.cpython-311.pyc").write_bytes(b"\x00stale bytecode")
+    (handlers_copy / "stray.pyc").write_bytes(b"\x00")
+    for source in handlers_copy.glob("*.py"):
+        source.touch()
+
+    after = build_handler_archive(handlers_copy, tmp_path / "after")
+
+    assert after.sha256 == before.sha256
+    names = zipfile.ZipFile(after.path).namelist()
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+
+
+def test_a_source_change_changes_the_hash(handlers_copy: Path, tmp_path: Path) -> None:
+    before = build_handler_archive(handlers_copy, tmp_path / "before")
+    with (handlers_copy / "validator.py").open("a") as source:
+        source.write("\n# changed\n")
+
+    assert build_handler_archive(handlers_copy, tmp_path / "after").sha256 != before.sha256
+
+
+def test_archive_lists_exactly_the_handler_modules_with_fixed_metadata(tmp_path: Path) -> None:
+    archive = build_handler_archive(build_dir=tmp_path)
+    with zipfile.ZipFile(archive.path) as zipped:
+        infos = zipped.infolist()
+
+    assert [i.filename for i in infos] == sorted(f"handlers/{p.name}" for p in handler_sources())
+    assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}
+    assert {i.external_attr >> 16 for i in infos} == {0o644}
+
+
+def test_archive_is_importable_on_its_own(tmp_path: Path) -> None:
+    archive = build_handler_archive(build_dir=tmp_path / "build")
+    unpacked = tmp_path / "task"
+    zipfile.ZipFile(archive.path).extractall(unpacked)
+    modules = ", ".join(f"handlers.{p.stem}" for p in handler_sources() if p.stem != "__init__")
+    script = f"import handlers, {modules}; print(handlers.__file__)"
+
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=unpacked, capture_output=True, text=True, check=True
+    )
+
+    assert result.stdout.strip().startswith(str(unpacked))
+
+
+@pytest.fixture(scope="module")
+def layer_zip() -> zipfile.ZipFile:
+    return zipfile.ZipFile(build_layer().path)
+
+
+def test_layer_holds_pydantic_core_built_for_aarch64(layer_zip: zipfile.ZipFile) -> None:
+    (extension,) = [
+        n for n in layer_zip.namelist() if n.startswith("python/pydantic_core/") and n.endswith(".so")
+    ]
+
+    assert extension.endswith("cpython-312-aarch64-linux-gnu.so")
+    header = layer_zip.read(extension)[:20]
+    assert header[:4] == b"\x7fELF"
+    (machine,) = struct.unpack_from("<H", header, 18)
+    assert machine == ELF_MACHINE_AARCH64
+
+
+def test_layer_has_every_pinned_package_under_python(layer_zip: zipfile.ZipFile) -> None:
+    names = layer_zip.namelist()
+    pinned = [
+        line.split("==")[0].replace("-", "_").lower()
+        for line in LAYER_REQUIREMENTS.read_text().splitlines()
+        if line and not line.startswith("#")
+    ]
+
+    assert all(name.startswith("python/") for name in names)
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+    for package in pinned:
+        assert any(n.lower().startswith(f"python/{package}-") and ".dist-info/" in n for n in names), package
+
+
+def test_layer_build_is_deterministic_and_cached(tmp_path: Path) -> None:
+    fresh = build_layer(build_dir=tmp_path)
+    cached_copy = build_layer(build_dir=tmp_path)
+
+    assert fresh.sha256 == build_layer().sha256
+    assert cached_copy.path == fresh.path

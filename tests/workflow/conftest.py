@@ -1,0 +1,73 @@
+"""The state machine exactly as the program generates it, executed by moto."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from local.lambda_runtime import InProcessLambdaRuntime
+from tests.support.emulator import MOTO_CONFIG, provision, wait_for_execution
+from tests.support.pulumi_program import ProgramRun, run_program
+
+
+@pytest.fixture(scope="module")
+def program() -> ProgramRun:
+    return run_program("dev")
+
+
+@dataclass
+class Pipeline:
+    run: ProgramRun
+    runtime: InProcessLambdaRuntime
+
+    def post_order(self, body: Any) -> dict[str, Any]:
+        event = {
+            "httpMethod": "POST",
+            "path": "/order",
+            "resource": "/order",
+            "headers": {"Content-Type": "application/json"},
+            "body": json.dumps(body),
+            "requestContext": {"stage": "dev", "domainName": "api.test"},
+        }
+        response = self.invoke("dofs-api-handler-dev", event)
+        assert response["statusCode"] == 202, response
+        accepted: dict[str, Any] = json.loads(response["body"])
+        return accepted
+
+    def invoke(self, function_name: str, event: Any) -> Any:
+        payload = boto3.client("lambda").invoke(FunctionName=function_name, Payload=json.dumps(event))
+        return json.loads(payload["Payload"].read())
+
+    def run_order(self, body: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        accepted = self.post_order(body)
+        return accepted, wait_for_execution(accepted["execution_arn"])
+
+    def order(self, order_id: str) -> dict[str, Any]:
+        table = boto3.resource("dynamodb").Table(self.run.outputs["orders_table_name"])
+        item: dict[str, Any] = table.get_item(Key={"order_id": order_id})["Item"]
+        return item
+
+    def failed_record(self, order_id: str) -> dict[str, Any] | None:
+        table = boto3.resource("dynamodb").Table(self.run.outputs["failed_orders_table_name"])
+        item: dict[str, Any] | None = table.get_item(Key={"order_id": order_id}).get("Item")
+        return item
+
+    def queued_messages(self, output: str = "order_queue_url") -> list[dict[str, Any]]:
+        response = boto3.client("sqs").receive_message(
+            QueueUrl=self.run.outputs[output], MaxNumberOfMessages=10, WaitTimeSeconds=0
+        )
+        messages: list[dict[str, Any]] = response.get("Messages", [])
+        return messages
+
+
+@pytest.fixture
+def pipeline(program: ProgramRun) -> Iterator[Pipeline]:
+    with mock_aws(config=MOTO_CONFIG), InProcessLambdaRuntime() as runtime:  # type: ignore[arg-type]
+        provision(program)
+        yield Pipeline(program, runtime)
