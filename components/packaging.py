@@ -46,6 +46,15 @@ class BuiltArchive:
         return base64.b64encode(bytes.fromhex(self.sha256)).decode("ascii")
 
     @property
+    def project_path(self) -> str:
+        """The path Pulumi records: relative to the project, so state does not depend on
+        where the checkout lives (``pulumi up`` runs in the project directory)."""
+        try:
+            return self.path.relative_to(PROJECT_ROOT).as_posix()
+        except ValueError:
+            return str(self.path)
+
+    @property
     def size_bytes(self) -> int:
         return self.path.stat().st_size
 

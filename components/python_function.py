@@ -75,7 +75,7 @@ class PythonFunction(pulumi.ComponentResource):
             runtime=LAMBDA_RUNTIME,
             architectures=[LAMBDA_ARCHITECTURE],
             handler=args.handler,
-            code=pulumi.FileArchive(str(args.package.code.path)),
+            code=pulumi.FileArchive(args.package.code.project_path),
             source_code_hash=args.package.code.source_code_hash,
             layers=[args.package.layer_arn],
             memory_size=settings.lambda_memory_mb,

@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import boto3
 
-from tests.support.pulumi_program import ProgramRun, RecordedResource
+from tests.support.pulumi_program import PROJECT_ROOT, ProgramRun, RecordedResource
 
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}}
 
@@ -60,7 +59,7 @@ def _create_functions(run: ProgramRun) -> None:
             Runtime=inputs["runtime"],
             Role=inputs["role"],
             Handler=inputs["handler"],
-            Code={"ZipFile": Path(inputs["code"].path).read_bytes()},
+            Code={"ZipFile": (PROJECT_ROOT / inputs["code"].path).read_bytes()},
             Environment={"Variables": inputs["environment"]["variables"]},
             Timeout=int(inputs["timeout"]),
             MemorySize=int(inputs["memorySize"]),

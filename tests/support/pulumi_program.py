@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pulumi
 import yaml
 from moto.core.models import DEFAULT_ACCOUNT_ID
+from pulumi.runtime.settings import get_monitor
 
 from components.config import load_settings
 from components.program import create_dofs
@@ -24,7 +25,7 @@ class RecordedResource:
     name: str
     inputs: dict[str, Any]
     outputs: dict[str, Any]
-    parent_types: list[str] = field(default_factory=list)
+    parent_type: str = ""
 
 
 def stack_config(stack: str) -> dict[str, str]:
@@ -130,4 +131,16 @@ def run_program(stack: str = "dev", overrides: Mapping[str, str] | None = None) 
         return pulumi.Output.all(**outputs).apply(collected.update)
 
     _run()
+    _record_parents(mocks.resources)
     return ProgramRun(stack, mocks.resources, collected)
+
+
+def _record_parents(resources: list[RecordedResource]) -> None:
+    """Read each resource's parent type from its URN (``...::ParentType$Type::name``)."""
+    parents: dict[tuple[str, str], str] = {}
+    for urn in get_monitor().resources:
+        qualified_type, name = urn.split("::")[2:4]
+        parent_type, _, typ = qualified_type.rpartition("$")
+        parents[(typ, name)] = parent_type
+    for resource in resources:
+        resource.parent_type = parents[(resource.type, resource.name)]
