@@ -1,20 +1,6 @@
-"""The handler package's exceptions: one base, AWS errors translated by error code."""
+"""The handler package's exceptions, under one base. ``handlers.aws`` translates AWS errors into them."""
 
 from __future__ import annotations
-
-from botocore.exceptions import BotoCoreError, ClientError
-
-THROTTLING_ERROR_CODES = frozenset(
-    {
-        "ProvisionedThroughputExceededException",
-        "ThrottlingException",
-        "RequestLimitExceeded",
-        "TooManyRequestsException",
-        "Throttling",
-        "InternalServerError",
-        "ServiceUnavailable",
-    }
-)
 
 
 class DofsError(Exception):
@@ -52,21 +38,6 @@ class WorkflowStartError(DofsError):
     def __init__(self, message: str, order_id: str = "") -> None:
         super().__init__(message)
         self.order_id = order_id
-
-
-def error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-def is_conditional_check_failure(exc: ClientError) -> bool:
-    return error_code(exc) == "ConditionalCheckFailedException"
-
-
-def translate_storage_error(exc: ClientError | BotoCoreError) -> DofsError:
-    """Map a DynamoDB error onto DOFS's own exceptions (callers ``raise ... from exc``)."""
-    if isinstance(exc, BotoCoreError) or error_code(exc) in THROTTLING_ERROR_CODES:
-        return TransientStorageError(str(exc))
-    return DofsError(f"DynamoDB request failed: {exc}")
 
 
 class PoisonMessageError(DofsError):

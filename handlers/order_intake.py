@@ -16,12 +16,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from handlers.errors import (
-    IdempotencyConflictError,
-    OrderNotFoundError,
-    WorkflowStartError,
-    error_code,
-)
+from handlers.aws import error_code
+from handlers.errors import IdempotencyConflictError, OrderNotFoundError, WorkflowStartError
 from handlers.models import OrderStatus, WorkflowInput, dump_json
 from handlers.observability import get_logger
 from handlers.repository import OrderRepository

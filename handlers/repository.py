@@ -14,7 +14,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from handlers.errors import is_conditional_check_failure, translate_storage_error
+from handlers.aws import is_conditional_check_failure, translate_storage_error
 from handlers.models import FailureStage, Order, OrderStatus
 
 
