@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
+from moto.core.config import DefaultConfig
 
 from tests.support.pulumi_program import PROJECT_ROOT, ProgramRun, RecordedResource
 
-MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}}
+MOTO_CONFIG: DefaultConfig = {"stepfunctions": {"execute_state_machine": True}}
 
 
 @dataclass

@@ -11,6 +11,7 @@ from typing import Any
 import pulumi
 import yaml
 from moto.core.models import DEFAULT_ACCOUNT_ID
+from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.settings import get_monitor
 
 from components.config import load_settings
@@ -138,7 +139,9 @@ def run_program(stack: str = "dev", overrides: Mapping[str, str] | None = None) 
 def _record_parents(resources: list[RecordedResource]) -> None:
     """Read each resource's parent type from its URN (``...::ParentType$Type::name``)."""
     parents: dict[tuple[str, str], str] = {}
-    for urn in get_monitor().resources:
+    monitor = get_monitor()
+    assert isinstance(monitor, MockMonitor)
+    for urn in monitor.resources:
         qualified_type, name = urn.split("::")[2:4]
         parent_type, _, typ = qualified_type.rpartition("$")
         parents[(typ, name)] = parent_type

@@ -68,6 +68,6 @@ class Pipeline:
 
 @pytest.fixture
 def pipeline(program: ProgramRun) -> Iterator[Pipeline]:
-    with mock_aws(config=MOTO_CONFIG), InProcessLambdaRuntime() as runtime:  # type: ignore[arg-type]
+    with mock_aws(config=MOTO_CONFIG), InProcessLambdaRuntime() as runtime:
         provision(program)
         yield Pipeline(program, runtime)
