@@ -52,7 +52,11 @@ class StackConfigError(Exception):
 
 
 class StackSettings(BaseModel):
-    """Settings of one stack. Field ``max_receive_count`` is key ``dofs:maxReceiveCount``."""
+    """Settings of one stack. Field ``max_receive_count`` is key ``dofs:maxReceiveCount``.
+
+    ``environment`` is the stack's name, never a config key: two stacks of one account
+    must not be able to claim the same resource names.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True)
 
@@ -101,7 +105,8 @@ def config_key(field: str) -> str:
     return f"{NAMESPACE}:{to_camel(field)}"
 
 
-KNOWN_KEYS = {config_key(name) for name in StackSettings.model_fields}
+NOT_CONFIGURABLE = frozenset({"environment"})
+KNOWN_KEYS = {config_key(name) for name in StackSettings.model_fields if name not in NOT_CONFIGURABLE}
 
 
 def _describe(error: Mapping[str, Any]) -> str:
@@ -122,7 +127,7 @@ def parse_settings(values: Mapping[str, str], stack: str) -> StackSettings:
     if not values.get(REGION_KEY):
         raise StackConfigError(f"{REGION_KEY}: is required (pulumi config set aws:region ap-south-1)")
     fields: dict[str, Any] = {"environment": stack}
-    for name in StackSettings.model_fields:
+    for name in StackSettings.model_fields.keys() - NOT_CONFIGURABLE:
         raw = values.get(config_key(name))
         if raw is not None:
             fields[name] = raw

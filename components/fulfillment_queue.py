@@ -51,7 +51,8 @@ class FulfillmentQueue(pulumi.ComponentResource):
             name=f"dofs-order-dlq-{envname}",
             message_retention_seconds=DLQ_RETENTION_SECONDS,
             sqs_managed_sse_enabled=True,
-            visibility_timeout_seconds=6 * settings.lambda_timeout_seconds,
+            visibility_timeout_seconds=6 * settings.lambda_timeout_seconds
+            + settings.fulfillment_batch_window_seconds,
             opts=child,
         )
         self.queue = aws.sqs.Queue(

@@ -30,3 +30,8 @@ def policy_document(statements: Sequence[PolicyStatement]) -> pulumi.Output[str]
 
 # X-Ray has no resource-level permissions, so "*" is the only possible resource.
 XRAY_WRITE = allow(["xray:PutTelemetryRecords", "xray:PutTraceSegments"], ["*"])
+# Step Functions tracing also reads the sampling rules (AWS: "IAM policies for AWS X-Ray").
+STEP_FUNCTIONS_XRAY = allow(
+    ["xray:GetSamplingRules", "xray:GetSamplingTargets", "xray:PutTelemetryRecords", "xray:PutTraceSegments"],
+    ["*"],
+)

@@ -1,8 +1,8 @@
 """OrderApi: the REST API in front of api_handler.
 
 Routes come from ``handlers.api_routes``, the same table the handler routes with.
-Every resource also gets an ``ANY`` method and unknown paths a ``{proxy+}`` catch-all,
-all proxied to the handler, so a wrong method gets the handler's JSON 405 and an
+Every resource (the root too) also gets an ``ANY`` method and unknown paths a
+``{proxy+}`` catch-all, all proxied to the handler, so a wrong method gets the handler's JSON 405 and an
 unknown path its JSON 404 instead of API Gateway's 403 "Missing Authentication Token".
 """
 
@@ -21,6 +21,7 @@ from components.python_function import LambdaPackage, PythonFunction, PythonFunc
 from handlers import settings as env
 from handlers.api_routes import RESOURCES, ROUTES
 
+ROOT_RESOURCE = "/"
 CATCH_ALL_RESOURCE = "/{proxy+}"
 
 
@@ -32,9 +33,10 @@ class OrderApiArgs:
     package: LambdaPackage
 
 
-def _slug(resource: str, method: str) -> str:
-    path = resource.strip("/").replace("{", "").replace("}", "").replace("+", "-plus").replace("/", "-")
-    return f"{method.lower()}-{path or 'root'}"
+def _path_slug(resource: str) -> str:
+    """``/orders/{order_id}`` → ``orders-order_id``; ``/`` → ``root``."""
+    slug = resource.strip("/").replace("{", "").replace("}", "").replace("+", "-plus").replace("/", "-")
+    return slug or "root"
 
 
 class OrderApi(pulumi.ComponentResource):
@@ -123,19 +125,20 @@ class OrderApi(pulumi.ComponentResource):
     @staticmethod
     def _methods() -> list[tuple[str, str]]:
         explicit = [(route.resource, route.method) for route in ROUTES]
-        fallback = [(resource, "ANY") for resource in (*RESOURCES, CATCH_ALL_RESOURCE)]
+        fallback = [(resource, "ANY") for resource in (ROOT_RESOURCE, *RESOURCES, CATCH_ALL_RESOURCE)]
         return explicit + fallback
 
     def _resources(self) -> dict[str, pulumi.Input[str]]:
         """API Gateway resources for every path prefix, parents first."""
         ids: dict[str, pulumi.Input[str]] = {"": self.rest_api.root_resource_id}
+        ids[ROOT_RESOURCE] = ids[""]
         for resource in (*RESOURCES, CATCH_ALL_RESOURCE):
             prefix = ""
             for part in resource.strip("/").split("/"):
                 path = f"{prefix}/{part}"
                 if path not in ids:
                     ids[path] = aws.apigateway.Resource(
-                        _slug(path, "resource").removeprefix("resource-"),
+                        f"path-{_path_slug(path)}",
                         rest_api=self.rest_api.id,
                         parent_id=ids[prefix],
                         path_part=part,
@@ -147,7 +150,7 @@ class OrderApi(pulumi.ComponentResource):
     def _proxy(
         self, resource: str, method: str, resource_id: pulumi.Input[str]
     ) -> aws.apigateway.Integration:
-        slug = _slug(resource, method)
+        slug = f"{method.lower()}-{_path_slug(resource)}"
         api_method = aws.apigateway.Method(
             slug,
             rest_api=self.rest_api.id,

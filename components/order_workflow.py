@@ -8,7 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.config import StackSettings
-from components.iam import XRAY_WRITE, allow, assume_role_policy, policy_document
+from components.iam import STEP_FUNCTIONS_XRAY, allow, assume_role_policy, policy_document
 from components.order_tables import OrderTables
 from components.python_function import LambdaPackage, PythonFunction, PythonFunctionArgs
 from components.state_machine import build_definition
@@ -103,7 +103,7 @@ class OrderWorkflow(pulumi.ComponentResource):
                     allow(["dynamodb:UpdateItem"], [orders.arn]),
                     allow(["sqs:SendMessage"], [args.queue_arn]),
                     allow(LOG_DELIVERY_ACTIONS, ["*"]),
-                    XRAY_WRITE,
+                    STEP_FUNCTIONS_XRAY,
                 ]
             ),
             opts=child,

@@ -1,0 +1,103 @@
+"""A bad stack setting stops the program with a StackConfigError that names the key.
+
+Most cases call ``parse_settings`` directly with the dev YAML plus one bad value; two go
+through ``run_program`` to prove the real program stops, and a normal run afterwards
+proves a failed run leaves Pulumi's mock runtime usable.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from components.config import StackConfigError, parse_settings
+from tests.infra import helpers as h
+from tests.support.pulumi_program import ProgramRun, run_program, stack_config
+
+INVALID = [
+    pytest.param("dofs:maxReceiveCount", "abc", id="max-receive-count-not-a-number"),
+    pytest.param("dofs:maxReceiveCount", "0", id="max-receive-count-zero"),
+    pytest.param("dofs:fulfillmentSuccessRate", "1.5", id="success-rate-above-one"),
+    pytest.param("dofs:fulfillmentSuccessRate", "-0.1", id="success-rate-negative"),
+    pytest.param("dofs:logRetentionDays", "13", id="retention-not-a-cloudwatch-value"),
+    pytest.param("dofs:workflowType", "FAST", id="workflow-type-unknown"),
+    pytest.param("dofs:workflowLogLevel", "DEBUG", id="log-level-unknown"),
+    pytest.param("dofs:fulfillmentBatchSize", "50", id="batch-above-ten-without-window"),
+    pytest.param("dofs:maxRecieveCount", "3", id="misspelled-key"),
+    pytest.param("dofs:lambdaMemoryMb", "64", id="memory-below-lambda-minimum"),
+    pytest.param("dofs:fulfillTimeoutSeconds", "901", id="timeout-above-lambda-maximum"),
+    pytest.param("dofs:protectData", "maybe", id="protect-data-not-a-boolean"),
+]
+
+
+def _dev_config(**changes: str | None) -> dict[str, str]:
+    config = stack_config("dev")
+    for key, value in changes.items():
+        if value is None:
+            config.pop(key, None)
+        else:
+            config[key] = value
+    return config
+
+
+@pytest.mark.parametrize("stack", h.STACKS)
+def test_the_stack_yaml_is_valid(stack: str) -> None:
+    settings = parse_settings(stack_config(stack), stack)
+    assert settings.environment == stack
+
+
+@pytest.mark.parametrize(("key", "value"), INVALID)
+def test_invalid_setting_names_its_key(key: str, value: str) -> None:
+    with pytest.raises(StackConfigError) as raised:
+        parse_settings({**stack_config("dev"), key: value}, "dev")
+    assert str(raised.value).startswith(f"{key}:")
+
+
+def test_batch_size_error_names_the_window_setting_it_needs() -> None:
+    with pytest.raises(StackConfigError, match="dofs:fulfillmentBatchWindowSeconds"):
+        parse_settings({**stack_config("dev"), "dofs:fulfillmentBatchSize": "50"}, "dev")
+
+
+def test_batch_size_above_ten_is_fine_with_a_window() -> None:
+    config = {
+        **stack_config("dev"),
+        "dofs:fulfillmentBatchSize": "50",
+        "dofs:fulfillmentBatchWindowSeconds": "1",
+    }
+    assert parse_settings(config, "dev").fulfillment_batch_size == 50
+
+
+def test_misspelled_key_error_lists_the_real_one() -> None:
+    with pytest.raises(StackConfigError, match="dofs:maxReceiveCount"):
+        parse_settings({**stack_config("dev"), "dofs:maxRecieveCount": "3"}, "dev")
+
+
+@pytest.mark.parametrize("region", [None, ""], ids=["missing", "empty"])
+def test_region_is_required(region: str | None) -> None:
+    with pytest.raises(StackConfigError) as raised:
+        parse_settings(_dev_config(**{"aws:region": region}), "dev")
+    assert str(raised.value).startswith("aws:region:")
+
+
+def test_other_namespaces_are_not_dofs_business() -> None:
+    parse_settings({**stack_config("dev"), "aws:profile": "someone"}, "dev")
+
+
+def test_program_stops_on_an_invalid_value() -> None:
+    with pytest.raises(StackConfigError, match=r"^dofs:maxReceiveCount:"):
+        run_program("dev", {"dofs:maxReceiveCount": "abc"})
+
+
+def test_program_stops_without_a_region() -> None:
+    with pytest.raises(StackConfigError, match=r"^aws:region:"):
+        run_program("dev", {"aws:region": ""})
+
+
+def test_a_failed_run_leaves_the_runtime_usable(dev_run: ProgramRun) -> None:
+    with pytest.raises(StackConfigError, match=r"^dofs:workflowType:"):
+        run_program("dev", {"dofs:workflowType": "FAST"})
+    again = run_program("dev")
+    # Registration order is asynchronous, so compare the sets of resources.
+    assert sorted((r.type, r.name) for r in again.resources) == sorted(
+        (r.type, r.name) for r in dev_run.resources
+    )
+    assert again.outputs == dev_run.outputs

@@ -1,0 +1,138 @@
+"""Every Lambda: runtime, architecture, tracing, its own role and log group, sizing, code, layer."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import importlib
+import json
+import zipfile
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from components.packaging import LAYER_PYTHON_VERSION
+from tests.infra import helpers as h
+from tests.support.pulumi_program import PROJECT_ROOT, ProgramRun, RecordedResource, run_program
+
+SUPPORTED_RUNTIMES = {"python3.12", "python3.13"}
+
+
+@pytest.fixture(params=h.FUNCTIONS)
+def component(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    return name
+
+
+@pytest.fixture
+def fn(stack_run: ProgramRun, component: str) -> RecordedResource:
+    return h.function(stack_run, component)
+
+
+def _archive_path(resource: RecordedResource) -> Path:
+    path = Path(resource.inputs["code"].path)
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def _lambda_code_sha256(path: Path) -> str:
+    return base64.b64encode(hashlib.sha256(path.read_bytes()).digest()).decode("ascii")
+
+
+def test_runs_on_arm64_with_a_supported_python(fn: RecordedResource) -> None:
+    assert fn.inputs["architectures"] == ["arm64"]
+    assert fn.inputs["runtime"] in SUPPORTED_RUNTIMES
+
+
+def test_runtime_matches_the_python_the_layer_is_built_for(
+    stack_run: ProgramRun, fn: RecordedResource
+) -> None:
+    """pydantic-core wheels are per Python version: the layer must fit the function's runtime."""
+    layer = h.only(stack_run, h.LAYER)
+    assert fn.inputs["runtime"] == f"python{LAYER_PYTHON_VERSION}"
+    assert fn.inputs["runtime"] in layer.inputs["compatibleRuntimes"]
+    assert set(fn.inputs["architectures"]) <= set(layer.inputs["compatibleArchitectures"])
+
+
+def test_active_tracing(fn: RecordedResource) -> None:
+    assert fn.inputs["tracingConfig"] == {"mode": "Active"}
+
+
+def test_has_a_role_of_its_own(stack_run: ProgramRun, component: str) -> None:
+    roles = Counter(f.inputs["role"] for f in stack_run.of_type(h.FUNCTION))
+    role_arn = h.function(stack_run, component).inputs["role"]
+    assert roles[role_arn] == 1
+    assert role_arn != h.state_machine(stack_run).inputs["roleArn"]
+    h.role_with_arn(stack_run, role_arn)  # the role is one the program creates
+
+
+def test_has_its_own_log_group_with_the_stack_retention(
+    stack_run: ProgramRun, fn: RecordedResource, config: h.StackConfig
+) -> None:
+    group_name = f"/aws/lambda/{fn.inputs['name']}"
+    group = h.by_physical_name(stack_run, h.LOG_GROUP, group_name)
+    assert group.inputs["retentionInDays"] == config.integer("dofs:logRetentionDays")
+    assert fn.inputs["loggingConfig"]["logGroup"] == group_name
+
+
+def test_timeout_and_memory_come_from_the_stack_config(
+    fn: RecordedResource, component: str, config: h.StackConfig
+) -> None:
+    timeout_key = (
+        "dofs:fulfillTimeoutSeconds" if component == h.FULFILL_ORDER else "dofs:lambdaTimeoutSeconds"
+    )
+    assert fn.inputs["timeout"] == config.integer(timeout_key)
+    assert fn.inputs["memorySize"] == config.integer("dofs:lambdaMemoryMb")
+
+
+def test_timeouts_and_memory_follow_overrides() -> None:
+    overrides = {
+        "dofs:fulfillTimeoutSeconds": "45",
+        "dofs:lambdaTimeoutSeconds": "12",
+        "dofs:lambdaMemoryMb": "1024",
+    }
+    run = run_program("dev", overrides)
+    for component in h.FUNCTIONS:
+        fn = h.function(run, component)
+        expected = 45 if component == h.FULFILL_ORDER else 12
+        assert fn.inputs["timeout"] == expected, component
+        assert fn.inputs["memorySize"] == 1024, component
+
+
+def test_the_dependency_layer_is_attached(stack_run: ProgramRun, fn: RecordedResource) -> None:
+    assert fn.inputs["layers"] == [h.only(stack_run, h.LAYER).outputs["arn"]]
+
+
+def test_source_code_hash_is_the_sha256_of_the_deployed_archive(fn: RecordedResource) -> None:
+    archive = _archive_path(fn)
+    assert archive.is_file()
+    assert fn.inputs["sourceCodeHash"] == _lambda_code_sha256(archive)
+
+
+def test_layer_source_code_hash_is_the_sha256_of_its_archive(stack_run: ProgramRun) -> None:
+    layer = h.only(stack_run, h.LAYER)
+    assert layer.inputs["sourceCodeHash"] == _lambda_code_sha256(_archive_path(layer))
+
+
+def test_handler_is_in_the_archive_and_callable(fn: RecordedResource) -> None:
+    module_name, _, attribute = fn.inputs["handler"].rpartition(".")
+    with zipfile.ZipFile(_archive_path(fn)) as archive:
+        assert f"{module_name.replace('.', '/')}.py" in archive.namelist()
+    assert callable(getattr(importlib.import_module(module_name), attribute))
+
+
+def test_every_function_runs_its_own_handler(stack_run: ProgramRun) -> None:
+    handlers = [f.inputs["handler"] for f in stack_run.of_type(h.FUNCTION)]
+    assert len(set(handlers)) == len(h.FUNCTIONS)
+
+
+def test_environment_names_the_stack(fn: RecordedResource, stack_run: ProgramRun) -> None:
+    assert fn.inputs["environment"]["variables"]["ENVIRONMENT"] == stack_run.stack
+
+
+def test_role_trusts_only_lambda(stack_run: ProgramRun, component: str) -> None:
+    role = h.function_role(stack_run, component)
+    trust = json.loads(role.inputs["assumeRolePolicy"])
+    assert h.statements(trust) == [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ]

@@ -1,0 +1,214 @@
+"""The order-processing state machine: its graph, retries, catches, targets and settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.infra import helpers as h
+from tests.support.pulumi_program import ProgramRun, run_program
+
+LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
+DYNAMODB_UPDATE_ITEM = "arn:aws:states:::dynamodb:updateItem"
+SQS_SEND_MESSAGE = "arn:aws:states:::sqs:sendMessage"
+# AWS's advice for Lambda tasks: retry these, they are the service's, not the function's.
+LAMBDA_TRANSIENT = {
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+}
+DYNAMODB_THROTTLING = {
+    "DynamoDB.ProvisionedThroughputExceededException",
+    "DynamoDB.ThrottlingException",
+}
+
+
+@pytest.fixture(scope="module")
+def definitions(dev_run: ProgramRun, prod_run: ProgramRun) -> dict[str, dict[str, Any]]:
+    return {run.stack: run.state_machine_definition() for run in (dev_run, prod_run)}
+
+
+@pytest.fixture
+def definition(stack_run: ProgramRun, definitions: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return definitions[stack_run.stack]
+
+
+def _states(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    states: dict[str, dict[str, Any]] = definition["States"]
+    return states
+
+
+def _tasks(definition: dict[str, Any], resource: str | None = None) -> dict[str, dict[str, Any]]:
+    return {
+        name: state
+        for name, state in _states(definition).items()
+        if state["Type"] == "Task" and resource in (None, state["Resource"])
+    }
+
+
+def _is_failure_recorder(definition: dict[str, Any], state: dict[str, Any]) -> bool:
+    """A task whose only way on is a Fail state: it records why the execution fails."""
+    following = state.get("Next")
+    return following is not None and _states(definition)[following]["Type"] == "Fail"
+
+
+def test_start_and_every_transition_name_an_existing_state(definition: dict[str, Any]) -> None:
+    states = _states(definition)
+    assert definition["StartAt"] in states
+    for name, state in states.items():
+        for target in h.transitions(state):
+            assert target in states, f"{name} -> {target}"
+
+
+def test_every_state_is_reachable(definition: dict[str, Any]) -> None:
+    assert h.reachable(definition) == set(_states(definition))
+
+
+def test_every_state_ends_or_moves_on(definition: dict[str, Any]) -> None:
+    for name, state in _states(definition).items():
+        if state["Type"] in {"Succeed", "Fail"}:
+            assert "Next" not in state and "End" not in state, name
+        elif state["Type"] == "Choice":
+            assert state["Choices"] and "Default" in state, name
+        else:
+            assert ("Next" in state) != bool(state.get("End")), name
+
+
+def test_every_execution_ends_in_succeed_or_fail(definition: dict[str, Any]) -> None:
+    terminal = {s["Type"] for s in _states(definition).values() if "Next" not in s and s["Type"] != "Choice"}
+    assert terminal == {"Succeed", "Fail"}
+
+
+def test_every_task_retries(definition: dict[str, Any]) -> None:
+    for name, state in _tasks(definition).items():
+        assert state.get("Retry"), name
+        for retrier in state["Retry"]:
+            assert retrier["ErrorEquals"], name
+            assert retrier["MaxAttempts"] >= 1, name
+
+
+def test_lambda_tasks_retry_lambda_transient_errors_with_jittered_backoff(definition: dict[str, Any]) -> None:
+    tasks = _tasks(definition, LAMBDA_INVOKE)
+    assert len(tasks) >= 3
+    for name, state in tasks.items():
+        retriers = [r for r in state["Retry"] if set(r["ErrorEquals"]) >= LAMBDA_TRANSIENT]
+        assert retriers, f"{name} does not retry {sorted(LAMBDA_TRANSIENT)}"
+        for retrier in retriers:
+            assert retrier["JitterStrategy"] == "FULL", name
+            assert retrier["BackoffRate"] > 1, name
+            assert retrier["MaxAttempts"] >= 2, name
+
+
+def test_dynamodb_task_retries_throttling(definition: dict[str, Any]) -> None:
+    tasks = _tasks(definition, DYNAMODB_UPDATE_ITEM)
+    assert len(tasks) == 1
+    for name, state in tasks.items():
+        retried = {error for retrier in state["Retry"] for error in retrier["ErrorEquals"]}
+        assert retried >= DYNAMODB_THROTTLING, name
+        assert all(r["BackoffRate"] > 1 for r in state["Retry"]), name
+
+
+def test_every_task_but_the_failure_recorders_catches_everything_last(definition: dict[str, Any]) -> None:
+    recorders = {n for n, s in _tasks(definition).items() if _is_failure_recorder(definition, s)}
+    assert len(recorders) == 2
+    for name, state in _tasks(definition).items():
+        if name in recorders:
+            continue
+        catchers = state.get("Catch", [])
+        assert catchers, name
+        # States.ALL must be alone and last: Step Functions rejects anything else.
+        assert catchers[-1]["ErrorEquals"] == ["States.ALL"], name
+        assert all("States.ALL" not in c["ErrorEquals"] for c in catchers[:-1]), name
+
+
+def test_caught_errors_lead_to_a_failure_recorder(definition: dict[str, Any]) -> None:
+    states = _states(definition)
+    for name, state in _tasks(definition).items():
+        for catcher in state.get("Catch", []):
+            if catcher["ErrorEquals"] == ["States.ALL"]:
+                target = states[catcher["Next"]]
+                assert _is_failure_recorder(definition, target), name
+                # The recorder reads the error where the catcher put it.
+                assert catcher["ResultPath"] == "$.failure", name
+
+
+def test_lambda_tasks_invoke_the_recorded_functions(
+    stack_run: ProgramRun, definition: dict[str, Any]
+) -> None:
+    validator = h.function(stack_run, h.VALIDATOR).outputs["arn"]
+    storage = h.function(stack_run, h.ORDER_STORAGE).outputs["arn"]
+    targets = {name: s["Parameters"]["FunctionName"] for name, s in _tasks(definition, LAMBDA_INVOKE).items()}
+    assert targets[definition["StartAt"]] == validator
+    assert {t for n, t in targets.items() if n != definition["StartAt"]} == {storage}
+
+
+def test_update_item_task_names_the_orders_table(stack_run: ProgramRun, definition: dict[str, Any]) -> None:
+    (task,) = _tasks(definition, DYNAMODB_UPDATE_ITEM).values()
+    assert task["Parameters"]["TableName"] == h.orders_table(stack_run).inputs["name"]
+
+
+def test_send_message_task_uses_the_order_queue(stack_run: ProgramRun, definition: dict[str, Any]) -> None:
+    (task,) = _tasks(definition, SQS_SEND_MESSAGE).values()
+    assert task["Parameters"]["QueueUrl"] == h.order_queue(stack_run).outputs["url"]
+    assert task["Parameters"]["QueueUrl"] != h.dead_letter_queue(stack_run).outputs["url"]
+
+
+def test_enqueueing_happens_after_the_order_is_marked_pending(definition: dict[str, Any]) -> None:
+    (update,) = _tasks(definition, DYNAMODB_UPDATE_ITEM)
+    (send,) = _tasks(definition, SQS_SEND_MESSAGE)
+    assert _states(definition)[update]["Next"] == send
+
+
+def test_invalid_orders_are_recorded_then_fail(definition: dict[str, Any]) -> None:
+    states = _states(definition)
+    (choice,) = [s for s in states.values() if s["Type"] == "Choice"]
+    rejection = states[choice["Default"]]
+    assert rejection["Type"] == "Task" and rejection["Resource"] == LAMBDA_INVOKE
+    assert rejection["Parameters"]["Payload"]["operation"] == "record_rejection"
+    assert states[rejection["Next"]]["Type"] == "Fail"
+    # The valid branch goes on to store the order, not to the rejection.
+    (valid,) = choice["Choices"]
+    assert valid["Next"] != choice["Default"]
+    assert states[valid["Next"]]["Parameters"]["Payload"]["operation"] == "store_validated"
+
+
+def test_the_choice_follows_the_validator(definition: dict[str, Any]) -> None:
+    states = _states(definition)
+    start = states[definition["StartAt"]]
+    assert states[start["Next"]]["Type"] == "Choice"
+
+
+def test_type_comes_from_config(stack_run: ProgramRun, config: h.StackConfig) -> None:
+    assert h.state_machine(stack_run).inputs["type"] == config.raw("dofs:workflowType")
+
+
+def test_express_override_makes_an_express_workflow() -> None:
+    run = run_program("dev", {"dofs:workflowType": "EXPRESS"})
+    assert h.state_machine(run).inputs["type"] == "EXPRESS"
+
+
+def test_logging_from_config_with_execution_data(stack_run: ProgramRun, config: h.StackConfig) -> None:
+    logging = h.state_machine(stack_run).inputs["loggingConfiguration"]
+    assert logging["level"] == config.raw("dofs:workflowLogLevel")
+    assert logging["includeExecutionData"] is True
+    group = h.by_physical_name(
+        stack_run, h.LOG_GROUP, f"/aws/vendedlogs/states/dofs-order-processing-{stack_run.stack}"
+    )
+    assert logging["logDestination"] == f"{group.outputs['arn']}:*"
+    assert group.inputs["retentionInDays"] == config.integer("dofs:logRetentionDays")
+
+
+def test_log_level_override() -> None:
+    run = run_program("dev", {"dofs:workflowLogLevel": "FATAL"})
+    assert h.state_machine(run).inputs["loggingConfiguration"]["level"] == "FATAL"
+
+
+def test_tracing_enabled(stack_run: ProgramRun) -> None:
+    assert h.state_machine(stack_run).inputs["tracingConfiguration"] == {"enabled": True}
+
+
+def test_runs_as_its_own_role(stack_run: ProgramRun) -> None:
+    role = h.state_machine_role(stack_run)
+    assert role.outputs["arn"] not in {f.inputs["role"] for f in stack_run.of_type(h.FUNCTION)}

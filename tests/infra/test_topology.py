@@ -1,0 +1,131 @@
+"""What the program creates: its components, its AWS resources and how many of each."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from handlers.api_routes import RESOURCES, ROUTES
+from tests.infra import helpers as h
+from tests.support.pulumi_program import ProgramRun
+
+EXPECTED_COMPONENTS = Counter(
+    {
+        "dofs:index:OrderApi": 1,
+        "dofs:index:OrderWorkflow": 1,
+        "dofs:index:FulfillmentQueue": 1,
+        "dofs:index:OrderTables": 1,
+        "dofs:index:PythonFunction": len(h.FUNCTIONS),
+    }
+)
+
+
+def _api_gateway_paths() -> set[str]:
+    """Every path prefix of the routed resources plus the catch-all: one API resource each."""
+    paths: set[str] = set()
+    for resource in (*RESOURCES, h.CATCH_ALL_PATH):
+        parts = resource.strip("/").split("/")
+        paths.update("/" + "/".join(parts[: i + 1]) for i in range(len(parts)))
+    return paths
+
+
+def _expected_resource_counts() -> Counter[str]:
+    functions = len(h.FUNCTIONS)
+    # One explicit method per route, one ANY per routed resource and one on the catch-all.
+    methods = len(ROUTES) + len(set(RESOURCES)) + 1
+    return Counter(
+        {
+            h.FUNCTION: functions,
+            h.ROLE: functions + 1,  # one per function, one for the state machine
+            h.ROLE_POLICY: functions + 1,
+            h.LOG_GROUP: functions + 1,  # one per function, one for the state machine
+            h.LAYER: 1,
+            h.EVENT_SOURCE_MAPPING: 2,
+            h.PERMISSION: 1,
+            h.TABLE: 2,
+            h.QUEUE: 2,
+            h.REDRIVE_ALLOW_POLICY: 1,
+            h.METRIC_ALARM: 1,
+            h.STATE_MACHINE: 1,
+            h.REST_API: 1,
+            h.API_RESOURCE: len(_api_gateway_paths()),
+            h.API_METHOD: methods,
+            h.API_INTEGRATION: methods,
+            h.API_DEPLOYMENT: 1,
+            h.API_STAGE: 1,
+            h.API_METHOD_SETTINGS: 1,
+        }
+    )
+
+
+def test_components_are_exactly_the_dofs_components(stack_run: ProgramRun) -> None:
+    assert Counter(c.type for c in h.components(stack_run)) == EXPECTED_COMPONENTS
+
+
+def test_the_python_function_components_are_the_five_handlers(stack_run: ProgramRun) -> None:
+    names = sorted(c.name for c in h.components(stack_run) if c.type == "dofs:index:PythonFunction")
+    assert names == sorted(h.FUNCTIONS)
+
+
+def test_dev_resource_counts_per_type(dev_run: ProgramRun) -> None:
+    root = h.only(dev_run, h.REST_API).outputs["rootResourceId"]
+    recorded = Counter(
+        r.type
+        for r in dev_run.resources
+        if not r.type.startswith(h.COMPONENT_PREFIX)
+        # A method on "/" is test_api.test_the_root_path_reaches_the_handler_too's business.
+        and not (r.type in {h.API_METHOD, h.API_INTEGRATION} and r.inputs["resourceId"] == root)
+    )
+    assert recorded == _expected_resource_counts()
+
+
+def test_prod_has_the_same_resources_as_dev(dev_run: ProgramRun, prod_run: ProgramRun) -> None:
+    def shape(run: ProgramRun) -> Counter[tuple[str, str]]:
+        return Counter((r.type, r.name) for r in run.resources)
+
+    assert shape(prod_run) == shape(dev_run)
+
+
+def test_lambda_functions_are_the_five_named_per_environment(stack_run: ProgramRun) -> None:
+    names = {f.inputs["name"] for f in stack_run.of_type(h.FUNCTION)}
+    assert names == {
+        f"dofs-api-handler-{stack_run.stack}",
+        f"dofs-validator-{stack_run.stack}",
+        f"dofs-order-storage-{stack_run.stack}",
+        f"dofs-fulfill-order-{stack_run.stack}",
+        f"dofs-dlq-processor-{stack_run.stack}",
+    }
+
+
+def test_tables_queues_state_machine_and_layer_are_named_per_environment(stack_run: ProgramRun) -> None:
+    env = stack_run.stack
+    assert {t.inputs["name"] for t in stack_run.of_type(h.TABLE)} == {
+        f"dofs-orders-{env}",
+        f"dofs-failed-orders-{env}",
+    }
+    assert {q.inputs["name"] for q in stack_run.of_type(h.QUEUE)} == {
+        f"dofs-order-queue-{env}",
+        f"dofs-order-dlq-{env}",
+    }
+    assert h.state_machine(stack_run).inputs["name"] == f"dofs-order-processing-{env}"
+    assert h.only(stack_run, h.LAYER).inputs["layerName"] == f"dofs-python-deps-{env}"
+
+
+def test_logical_names_are_unique_per_type(stack_run: ProgramRun) -> None:
+    keys = Counter((r.type, r.name) for r in stack_run.resources)
+    assert [key for key, count in keys.items() if count > 1] == []
+
+
+def test_dev_and_prod_physical_names_never_collide(dev_run: ProgramRun, prod_run: ProgramRun) -> None:
+    """Both stacks can live in one account: no named AWS resource of one is named like the other's."""
+
+    def physical(run: ProgramRun) -> set[tuple[str, str]]:
+        names = set()
+        for r in run.resources:
+            for key in ("name", "layerName", "stageName"):
+                if isinstance(r.inputs.get(key), str):
+                    names.add((r.type, r.inputs[key]))
+        return names
+
+    dev_names, prod_names = physical(dev_run), physical(prod_run)
+    assert len(dev_names) >= 15
+    assert dev_names.isdisjoint(prod_names)

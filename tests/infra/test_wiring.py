@@ -1,0 +1,99 @@
+"""Each function is told the right table, queue and state machine; the stack exports its endpoints."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from handlers import settings as env
+from tests.infra import helpers as h
+from tests.support.pulumi_program import ProgramRun, run_program
+
+
+def _variables(run: ProgramRun, component: str) -> dict[str, Any]:
+    variables: dict[str, Any] = h.function(run, component).inputs["environment"]["variables"]
+    return variables
+
+
+def test_api_handler_gets_the_orders_table_and_the_state_machine(stack_run: ProgramRun) -> None:
+    variables = _variables(stack_run, h.API_HANDLER)
+    assert variables[env.ORDERS_TABLE_NAME] == h.orders_table(stack_run).inputs["name"]
+    assert variables[env.STEP_FUNCTION_ARN] == h.state_machine(stack_run).outputs["arn"]
+    assert env.FAILED_ORDERS_TABLE_NAME not in variables
+
+
+def test_api_handler_body_limit_comes_from_config(stack_run: ProgramRun, config: h.StackConfig) -> None:
+    variables = _variables(stack_run, h.API_HANDLER)
+    assert int(variables[env.MAX_ORDER_BODY_BYTES]) == config.integer("dofs:maxOrderBodyBytes")
+    assert env.optional_int(env.MAX_ORDER_BODY_BYTES, None, variables) == config.integer(
+        "dofs:maxOrderBodyBytes"
+    )
+
+
+def test_validator_is_told_nothing_but_its_environment(stack_run: ProgramRun) -> None:
+    assert _variables(stack_run, h.VALIDATOR) == {env.ENVIRONMENT: stack_run.stack}
+
+
+@pytest.mark.parametrize("component", [h.ORDER_STORAGE, h.DLQ_PROCESSOR])
+def test_recorders_of_failures_get_both_tables(stack_run: ProgramRun, component: str) -> None:
+    variables = _variables(stack_run, component)
+    assert variables[env.ORDERS_TABLE_NAME] == h.orders_table(stack_run).inputs["name"]
+    assert variables[env.FAILED_ORDERS_TABLE_NAME] == h.failed_orders_table(stack_run).inputs["name"]
+
+
+def test_dlq_processor_knows_its_queue(stack_run: ProgramRun) -> None:
+    assert (
+        _variables(stack_run, h.DLQ_PROCESSOR)["ORDER_DLQ_ARN"]
+        == h.dead_letter_queue(stack_run).outputs["arn"]
+    )
+
+
+def test_fulfill_order_gets_the_orders_table_and_the_success_rate(
+    stack_run: ProgramRun, config: h.StackConfig
+) -> None:
+    variables = _variables(stack_run, h.FULFILL_ORDER)
+    assert variables[env.ORDERS_TABLE_NAME] == h.orders_table(stack_run).inputs["name"]
+    assert env.FAILED_ORDERS_TABLE_NAME not in variables
+    expected = config.decimal("dofs:fulfillmentSuccessRate")
+    assert Decimal(variables[env.FULFILLMENT_SUCCESS_RATE]) == expected
+    # The handler accepts the value the program writes.
+    assert env.success_rate(variables) == expected
+
+
+def test_success_rate_override_reaches_fulfill_order() -> None:
+    run = run_program("dev", {"dofs:fulfillmentSuccessRate": "0.25"})
+    variables = _variables(run, h.FULFILL_ORDER)
+    assert env.success_rate(variables) == Decimal("0.25")
+
+
+@pytest.mark.parametrize("component", h.FUNCTIONS)
+def test_every_variable_a_handler_requires_is_non_empty(stack_run: ProgramRun, component: str) -> None:
+    variables = _variables(stack_run, component)
+    for name, value in variables.items():
+        assert isinstance(value, str), name
+        assert env.require(name, variables) == value.strip()
+
+
+def test_outputs_are_the_six_endpoints(stack_run: ProgramRun) -> None:
+    assert set(stack_run.outputs) == {
+        "api_url",
+        "orders_table_name",
+        "failed_orders_table_name",
+        "order_queue_url",
+        "order_dlq_url",
+        "state_machine_arn",
+    }
+
+
+def test_outputs_match_the_resources(stack_run: ProgramRun) -> None:
+    outputs = stack_run.outputs
+    assert outputs["api_url"] == h.only(stack_run, h.API_STAGE).outputs["invokeUrl"]
+    assert outputs["orders_table_name"] == h.orders_table(stack_run).inputs["name"]
+    assert outputs["failed_orders_table_name"] == h.failed_orders_table(stack_run).inputs["name"]
+    assert outputs["order_queue_url"] == h.order_queue(stack_run).outputs["url"]
+    assert outputs["order_dlq_url"] == h.dead_letter_queue(stack_run).outputs["url"]
+    assert outputs["state_machine_arn"] == h.state_machine(stack_run).outputs["arn"]
+    assert outputs["order_queue_url"] != outputs["order_dlq_url"]
+    assert outputs["api_url"].endswith(f"/{stack_run.stack}")
