@@ -155,7 +155,7 @@ def _dispatch(event: dict[str, Any]) -> dict[str, Any]:
     return OPERATIONS[route.operation](request, params)
 
 
-def _error_response(exc: Exception) -> dict[str, Any]:
+def _error_response(exc: Exception, keyed: bool) -> dict[str, Any]:
     if isinstance(exc, ApiError):
         return exc.to_response()
     if isinstance(exc, OrderNotFoundError):
@@ -167,7 +167,7 @@ def _error_response(exc: Exception) -> dict[str, Any]:
             503,
             "workflow_unavailable",
             "the order was recorded but its processing could not start; "
-            "retry with the same Idempotency-Key to complete it",
+            + ("retry with the same Idempotency-Key to complete it" if keyed else "retry later"),
             headers=RETRY_AFTER,
             order_id=exc.order_id,
         ).to_response()
@@ -184,7 +184,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         response = _dispatch(event)
     except Exception as exc:
-        response = _error_response(exc)
+        keyed = any(k.lower() == IDEMPOTENCY_HEADER for k in (event.get("headers") or {}))
+        response = _error_response(exc, keyed)
     if response["statusCode"] >= 400:
         logger.info(
             "request refused",

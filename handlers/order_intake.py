@@ -36,18 +36,21 @@ def order_id_for(idempotency_key: str | None) -> str:
 
 def fingerprint(order: Any) -> str:
     """A hash of the body's meaning: key order and spacing do not matter, types do."""
-    canonical = dump_json(_tag_numbers(order))
+    canonical = dump_json(_typed(order))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def _tag_numbers(value: Any) -> Any:
+def _typed(value: Any) -> Any:
+    """An unambiguous tree: every value tagged with its JSON type, objects as sorted pairs."""
     if isinstance(value, dict):
-        return {k: _tag_numbers(v) for k, v in value.items()}
+        return ["object", sorted([key, _typed(item)] for key, item in value.items())]
     if isinstance(value, list):
-        return [_tag_numbers(v) for v in value]
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return value
-    return {"#number": str(value)}
+        return ["array", [_typed(item) for item in value]]
+    if isinstance(value, bool) or value is None:
+        return ["literal", value]
+    if isinstance(value, str):
+        return ["string", value]
+    return ["number", str(value)]
 
 
 @dataclass(frozen=True)

@@ -43,21 +43,28 @@ class OrderStorageService:
             raise OrderStateConflictError(f"order {request.order_id} is already {current}")
         return current
 
+    # Status first, record second: an order that already moved on gets no failure
+    # record, and a retry after a crash between the two writes still writes it.
     def record_rejection(self, request: RecordRejection) -> OrderStatus:
-        self.failed_orders.record(request.order_id, FailureStage.VALIDATION, request.reasons)
-        if self.orders.mark_rejected(request.order_id, request.reasons):
-            return OrderStatus.REJECTED
-        return self._current_status(request.order_id)
+        moved = self.orders.mark_rejected(request.order_id, request.reasons)
+        status = self._moved_to(OrderStatus.REJECTED, request.order_id, moved)
+        if status is OrderStatus.REJECTED:
+            self.failed_orders.record(request.order_id, FailureStage.VALIDATION, request.reasons)
+        return status
 
     def record_workflow_failure(self, request: RecordWorkflowFailure) -> OrderStatus:
-        cause = request.cause[:MAX_CAUSE_LENGTH]
         reasons = [f"workflow step failed: {request.error}"]
-        self.failed_orders.record(
-            request.order_id, FailureStage.WORKFLOW, reasons, error=request.error, cause=cause
-        )
-        if self.orders.mark_fulfillment_failed(request.order_id, FailureStage.WORKFLOW, reasons):
-            return OrderStatus.FULFILLMENT_FAILED
-        return self._current_status(request.order_id)
+        moved = self.orders.mark_fulfillment_failed(request.order_id, FailureStage.WORKFLOW, reasons)
+        status = self._moved_to(OrderStatus.FULFILLMENT_FAILED, request.order_id, moved)
+        if status is OrderStatus.FULFILLMENT_FAILED:
+            cause = request.cause[:MAX_CAUSE_LENGTH]
+            self.failed_orders.record(
+                request.order_id, FailureStage.WORKFLOW, reasons, error=request.error, cause=cause
+            )
+        return status
+
+    def _moved_to(self, target: OrderStatus, order_id: str, moved: bool) -> OrderStatus:
+        return target if moved else self._current_status(order_id)
 
     def handle(self, request: StorageRequest) -> OrderStatus:
         if isinstance(request, StoreValidatedOrder):

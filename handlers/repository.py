@@ -15,6 +15,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from handlers.aws import is_conditional_check_failure, translate_storage_error
+from handlers.errors import OrderStateConflictError
 from handlers.models import FailureStage, Order, OrderStatus
 
 
@@ -200,8 +201,8 @@ class OrderRepository:
             raise translate_storage_error(exc) from exc
 
 
-class _ConditionFailedError(Exception):
-    pass
+class _ConditionFailedError(OrderStateConflictError):
+    """A conditional write found the order missing or in another state."""
 
 
 class FailedOrderRepository:

@@ -33,7 +33,7 @@ def success_rate(environ: Mapping[str, str] | None = None) -> Decimal:
         rate = Decimal(raw)
     except InvalidOperation:
         rate = Decimal(-1)
-    if not Decimal(0) <= rate <= Decimal(1):
+    if not rate.is_finite() or not Decimal(0) <= rate <= Decimal(1):
         raise ConfigurationError(
             f"environment variable {FULFILLMENT_SUCCESS_RATE} must be a number between 0 and 1, got {raw!r}"
         )

@@ -35,7 +35,7 @@ class SqsEvent(BaseModel):
 def parse_fulfillment_message(record: SqsRecord) -> FulfillmentMessage:
     try:
         return FulfillmentMessage.model_validate(json.loads(record.body))
-    except (ValueError, ValidationError) as exc:
+    except (ValueError, RecursionError, ValidationError) as exc:
         raise PoisonMessageError(f"message {record.message_id} is not a fulfillment message") from exc
 
 

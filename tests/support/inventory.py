@@ -16,9 +16,8 @@ def main(stacks: list[str]) -> None:
         run = run_program(stack)
         counts = Counter(r.type for r in run.resources)
         aws_total = sum(n for t, n in counts.items() if t.startswith("aws:"))
-        print(
-            f"stack {stack}: {len(run.resources)} resources ({aws_total} AWS, {len(run.resources) - aws_total} components)"
-        )
+        components = len(run.resources) - aws_total
+        print(f"stack {stack}: {len(run.resources)} resources ({aws_total} AWS, {components} components)")
         for typ, count in sorted(counts.items()):
             print(f"  {count:3d}  {typ}")
 

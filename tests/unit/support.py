@@ -1,0 +1,176 @@
+"""Helpers shared by the unit tests: JSON text with exact numbers, events, seeded orders, fakes."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from handlers.models import parse_json_decimal
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+ORDERS_TABLE = "dofs-orders-test"
+FAILED_ORDERS_TABLE = "dofs-failed-orders-test"
+STATE_MACHINE_NAME = "dofs-order-processing-test"
+
+
+def fixture_text(name: str) -> str:
+    return (FIXTURES / name).read_text()
+
+
+def fixture_data(name: str) -> Any:
+    """A JSON fixture with every non-integer number read as ``Decimal``."""
+    return parse_json_decimal(fixture_text(name))
+
+
+@dataclass(frozen=True)
+class Raw:
+    """A JSON token written verbatim (``NaN``, ``1e400``, ...), for bodies ``json`` cannot produce."""
+
+    text: str
+
+
+def json_text(value: Any) -> str:
+    """JSON for test bodies: ``Decimal`` written as a JSON number, digit for digit, never via float."""
+    if isinstance(value, Raw):
+        return value.text
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(k)}: {json_text(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(json_text(v) for v in value) + "]"
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, float):
+        raise TypeError("tests build bodies from Decimal, never float")
+    return json.dumps(value)
+
+
+def find_floats(value: Any, path: str = "$") -> list[str]:
+    """Paths of every ``float`` inside ``value``; money must never be one."""
+    if isinstance(value, float):
+        return [path]
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in find_floats(v, f"{path}.{k}")]
+    if isinstance(value, list | tuple):
+        return [p for i, v in enumerate(value) for p in find_floats(v, f"{path}[{i}]")]
+    return []
+
+
+def api_event(
+    method: str = "POST",
+    path: str = "/order",
+    body: str | None = None,
+    headers: dict[str, str] | None = None,
+    *,
+    base64_body: bytes | None = None,
+    content_type: str | None = "application/json",
+) -> dict[str, Any]:
+    """An API Gateway REST (v1) proxy event, built on the recorded fixture."""
+    event: dict[str, Any] = copy.deepcopy(fixture_data("api_post_order_event.json"))
+    event["httpMethod"] = method
+    event["path"] = path
+    event["resource"] = "/orders/{order_id}" if path.startswith("/orders/") else path
+    event["requestContext"]["httpMethod"] = method
+    event["requestContext"]["resourcePath"] = event["resource"]
+    merged = {k: v for k, v in event["headers"].items() if k.lower() != "content-type"}
+    if content_type is not None:
+        merged["Content-Type"] = content_type
+    merged.update(headers or {})
+    event["headers"] = merged
+    if base64_body is not None:
+        event["body"] = base64.b64encode(base64_body).decode("ascii")
+        event["isBase64Encoded"] = True
+    else:
+        event["body"] = body
+        event["isBase64Encoded"] = False
+    return event
+
+
+def response_json(response: dict[str, Any]) -> Any:
+    assert response["headers"]["Content-Type"] == "application/json"
+    return json.loads(response["body"])
+
+
+def sqs_record(message_id: str, body: str, receive_count: int = 1) -> dict[str, Any]:
+    template: dict[str, Any] = copy.deepcopy(fixture_data("sqs_event.json")["Records"][0])
+    template["messageId"] = message_id
+    template["receiptHandle"] = f"handle-{message_id}"
+    template["body"] = body
+    template["attributes"]["ApproximateReceiveCount"] = str(receive_count)
+    return template
+
+
+def sqs_event(*records: dict[str, Any]) -> dict[str, Any]:
+    return {"Records": list(records)}
+
+
+def order_message(order_id: str) -> str:
+    return json.dumps({"order_id": order_id})
+
+
+def seed_order(table: Any, order_id: str, status: str, **fields: Any) -> dict[str, Any]:
+    """Write an order item directly, as an earlier workflow step would have left it."""
+    item: dict[str, Any] = {
+        "order_id": order_id,
+        "status": status,
+        "created_at": "2024-01-01T00:00:00.000Z",
+        "updated_at": "2024-01-01T00:00:00.000Z",
+        "request_body": fixture_text("valid_order.json"),
+        "request_sha256": "0" * 64,
+        "fulfillment_attempts": 0,
+        **fields,
+    }
+    table.put_item(Item=item)
+    return item
+
+
+def get_item(table: Any, key: str) -> dict[str, Any] | None:
+    item: dict[str, Any] | None = table.get_item(Key={"order_id": key}, ConsistentRead=True).get("Item")
+    return item
+
+
+def scan_all(table: Any) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = table.scan(ConsistentRead=True)["Items"]
+    return items
+
+
+def client_error(code: str, operation: str = "PutItem") -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": f"simulated {code}"}}, operation)
+
+
+class FailingTable:
+    """Stands in for a boto3 ``Table`` whose every call fails with one error."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+        self.calls: list[str] = []
+
+    def _fail(self, operation: str) -> Any:
+        self.calls.append(operation)
+        raise self.error
+
+    def get_item(self, **kwargs: Any) -> Any:
+        return self._fail("get_item")
+
+    def put_item(self, **kwargs: Any) -> Any:
+        return self._fail("put_item")
+
+    def update_item(self, **kwargs: Any) -> Any:
+        return self._fail("update_item")
+
+
+class FailingResource:
+    """Stands in for ``boto3.resource("dynamodb")``: every table it hands out fails."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def Table(self, name: str) -> FailingTable:  # noqa: N802 - boto3's spelling
+        return FailingTable(self.error)

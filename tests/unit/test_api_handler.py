@@ -1,0 +1,531 @@
+"""api_handler λ: routing, structural checks, idempotent intake and error translation."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import EndpointConnectionError
+
+from handlers import api_handler, aws, order_storage, validator
+from handlers.errors import TransientStorageError
+from handlers.models import parse_json_decimal
+from handlers.order_intake import OrderIntakeService, WorkflowStarter
+from handlers.repository import OrderRepository
+from tests.unit.conftest import Tables
+from tests.unit.support import (
+    ORDERS_TABLE,
+    FailingResource,
+    api_event,
+    client_error,
+    fixture_data,
+    fixture_text,
+    get_item,
+    response_json,
+    scan_all,
+)
+
+DOMAIN = fixture_data("api_post_order_event.json")["requestContext"]["domainName"]
+STAGE = fixture_data("api_post_order_event.json")["requestContext"]["stage"]
+
+
+@pytest.fixture
+def api(tables: Tables, state_machine_arn: str) -> Tables:
+    return tables
+
+
+def call(event: dict[str, Any]) -> dict[str, Any]:
+    return api_handler.handler(event, None)
+
+
+def post(
+    body: str | None,
+    key: str | None = None,
+    path: str = "/order",
+    content_type: str | None = "application/json",
+    header_name: str = "Idempotency-Key",
+) -> dict[str, Any]:
+    headers = {header_name: key} if key is not None else {}
+    return call(api_event("POST", path, body, headers, content_type=content_type))
+
+
+def get(path: str) -> dict[str, Any]:
+    return call(api_event("GET", path, None, content_type=None))
+
+
+def executions(state_machine_arn: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = boto3.client("stepfunctions").list_executions(
+        stateMachineArn=state_machine_arn
+    )["executions"]
+    return found
+
+
+def assert_error(response: dict[str, Any], status: int, code: str) -> dict[str, Any]:
+    assert response["statusCode"] == status, response
+    body: dict[str, Any] = response_json(response)
+    assert body["error"] == code, body
+    assert isinstance(body["message"], str) and body["message"].strip(), body
+    return body
+
+
+def accepted(response: dict[str, Any]) -> dict[str, Any]:
+    assert response["statusCode"] == 202, response
+    body: dict[str, Any] = response_json(response)
+    return body
+
+
+# --- health ---------------------------------------------------------------------------------
+
+
+def test_health_answers_healthy(api: Tables) -> None:
+    response = get("/health")
+
+    assert response["statusCode"] == 200
+    body = response_json(response)
+    assert body["status"] == "healthy"
+    assert body["environment"] == "test"
+
+
+# --- accepting an order ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/order", "/orders"])
+def test_posting_an_order_records_it_and_starts_its_workflow(
+    api: Tables, state_machine_arn: str, valid_order_text: str, path: str
+) -> None:
+    response = post(valid_order_text, path=path)
+
+    body = accepted(response)
+    order_id = body["order_id"]
+    assert body["status"] == "RECEIVED"
+    assert body["status_url"].startswith(f"https://{DOMAIN}/{STAGE}/")
+    assert body["status_url"].endswith(f"/orders/{order_id}")
+    assert response["headers"]["Location"] == body["status_url"]
+
+    item = get_item(api.orders, order_id)
+    assert item is not None
+    assert item["status"] == "RECEIVED"
+    assert item["request_body"] == valid_order_text
+    assert item["fulfillment_attempts"] == 0
+    assert item["execution_arn"] == body["execution_arn"]
+
+    (execution,) = executions(state_machine_arn)
+    assert execution["name"] == order_id
+    assert execution["executionArn"] == body["execution_arn"]
+    started = boto3.client("stepfunctions").describe_execution(executionArn=body["execution_arn"])
+    assert json.loads(started["input"]) == {"order_id": order_id, "request_body": valid_order_text}
+
+
+def test_orders_without_a_key_get_distinct_ids(
+    api: Tables, state_machine_arn: str, valid_order_text: str
+) -> None:
+    first = accepted(post(valid_order_text))
+    second = accepted(post(valid_order_text))
+
+    assert first["order_id"] != second["order_id"]
+    assert len(executions(state_machine_arn)) == 2
+    assert len(scan_all(api.orders)) == 2
+
+
+def test_the_api_accepts_an_order_the_workflow_will_reject(api: Tables) -> None:
+    # Content is the workflow's job: the API answers fast and the rejection is recorded later.
+    body = accepted(post(fixture_text("invalid_order_missing_customer.json")))
+
+    assert body["status"] == "RECEIVED"
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/json; charset=utf-8", "Application/JSON", "application/vnd.dofs+json"]
+)
+def test_json_content_types_are_accepted(api: Tables, valid_order_text: str, content_type: str) -> None:
+    accepted(post(valid_order_text, content_type=content_type))
+
+
+def test_a_base64_encoded_body_is_decoded(api: Tables, valid_order_text: str) -> None:
+    event = api_event("POST", "/order", base64_body=valid_order_text.encode("utf-8"))
+
+    body = accepted(call(event))
+
+    item = get_item(api.orders, body["order_id"])
+    assert item is not None
+    assert item["request_body"] == valid_order_text
+
+
+# --- reading an order -----------------------------------------------------------------------
+
+
+def test_get_order_shows_a_received_order(api: Tables, valid_order_text: str) -> None:
+    created = accepted(post(valid_order_text))
+
+    response = get(f"/orders/{created['order_id']}")
+
+    assert response["statusCode"] == 200
+    view = response_json(response)
+    assert view["order_id"] == created["order_id"]
+    assert view["status"] == "RECEIVED"
+    assert view["execution_arn"] == created["execution_arn"]
+    assert view["fulfillment_attempts"] == 0
+
+
+def _run_validation_and_storage(order_id: str, request_body: str) -> dict[str, Any]:
+    """What the workflow does with a stored order: validate it, then record the outcome."""
+    outcome = validator.handler({"order_id": order_id, "request_body": request_body}, None)
+    if outcome["valid"]:
+        event = {"operation": "store_validated", "order_id": order_id, "order": outcome["order"]}
+    else:
+        event = {"operation": "record_rejection", "order_id": order_id, "reasons": outcome["reasons"]}
+    order_storage.handler(event, None)
+    return outcome
+
+
+def test_get_order_shows_why_a_rejected_order_was_rejected(api: Tables) -> None:
+    created = accepted(post(fixture_text("invalid_order_missing_customer.json")))
+    stored = get_item(api.orders, created["order_id"])
+    assert stored is not None
+    outcome = _run_validation_and_storage(created["order_id"], stored["request_body"])
+
+    view = response_json(get(f"/orders/{created['order_id']}"))
+
+    assert view["status"] == "REJECTED"
+    assert view["failure"]["stage"] == "validation"
+    assert view["failure"]["reasons"] == outcome["reasons"]
+    assert any(reason.startswith("customer_id") for reason in view["failure"]["reasons"])
+
+
+def test_get_order_shows_a_validated_order_with_money_as_exact_strings(
+    api: Tables, valid_order_text: str
+) -> None:
+    created = accepted(post(valid_order_text))
+    _run_validation_and_storage(created["order_id"], valid_order_text)
+
+    view = response_json(get(f"/orders/{created['order_id']}"))
+
+    assert view["status"] == "VALIDATED"
+    assert view["customer_id"] == "cust_123"
+    assert view["total_amount"] == "60.08"
+    assert [(line["product_id"], line["quantity"]) for line in view["items"]] == [
+        ("prod_001", 2),
+        ("prod_002", 1),
+    ]
+    assert view["items"][0]["price"] == "29.99"
+    assert all(isinstance(line["price"], str) for line in view["items"])
+    assert "validated_at" in view
+
+
+def test_an_unknown_order_id_is_a_json_404(api: Tables) -> None:
+    missing = "00000000-0000-4000-8000-0000000000ff"
+
+    body = assert_error(get(f"/orders/{missing}"), 404, "order_not_found")
+
+    assert body["order_id"] == missing
+
+
+@pytest.mark.parametrize("order_id", ["bad_id", "abc.def", "x" * 65, "%20"])
+def test_a_malformed_order_id_is_a_400(api: Tables, order_id: str) -> None:
+    assert_error(get(f"/orders/{order_id}"), 400, "invalid_order_id")
+
+
+# --- routing --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/", "/nope", "/orders/a/b", "/health/extra", "/order/123"])
+def test_an_unknown_route_is_a_json_404(api: Tables, path: str) -> None:
+    assert_error(get(path), 404, "not_found")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("DELETE", "/order", "POST"),
+        ("GET", "/order", "POST"),
+        ("PUT", "/orders", "POST"),
+        ("POST", "/health", "GET"),
+        ("DELETE", "/orders/abc-123", "GET"),
+    ],
+)
+def test_a_wrong_method_is_a_405_with_allow(api: Tables, method: str, path: str, allow: str) -> None:
+    response = call(api_event(method, path, None))
+
+    assert_error(response, 405, "method_not_allowed")
+    assert response["headers"]["Allow"] == allow
+
+
+# --- refusing bodies ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
+def test_a_non_json_content_type_is_a_415(
+    api: Tables, state_machine_arn: str, valid_order_text: str, content_type: str | None
+) -> None:
+    assert_error(post(valid_order_text, content_type=content_type), 415, "unsupported_media_type")
+    assert scan_all(api.orders) == []
+    assert executions(state_machine_arn) == []
+
+
+BAD_BODIES: dict[str, tuple[str | None, str]] = {
+    "no body": (None, "empty_body"),
+    "empty body": ("", "empty_body"),
+    "blank body": ("  \n ", "empty_body"),
+    "invalid JSON": ('{"customer_id": ', "invalid_json"),
+    "JSON array": ("[]", "invalid_order"),
+    "JSON array of orders": (f"[{fixture_text('valid_order.json')}]", "invalid_order"),
+    "JSON string": ('"order"', "invalid_order"),
+    "JSON null": ("null", "invalid_order"),
+    "NaN": ("NaN", "invalid_json"),
+    "NaN inside": ('{"total_amount": NaN}', "invalid_json"),
+    "Infinity inside": ('{"total_amount": Infinity}', "invalid_json"),
+    "deep nesting": ('{"a": ' + "[" * 5_000 + "]" * 5_000 + "}", "invalid_json"),
+}
+
+
+@pytest.mark.parametrize(("body", "code"), list(BAD_BODIES.values()), ids=list(BAD_BODIES))
+def test_a_body_that_is_not_a_json_object_is_a_400(
+    api: Tables, state_machine_arn: str, body: str | None, code: str
+) -> None:
+    assert_error(post(body), 400, code)
+    assert scan_all(api.orders) == []
+    assert executions(state_machine_arn) == []
+
+
+def test_invalid_utf8_is_a_400(api: Tables) -> None:
+    event = api_event("POST", "/order", base64_body=b'{"customer_id": "\xff\xfe"}')
+
+    assert_error(call(event), 400, "invalid_encoding")
+    assert scan_all(api.orders) == []
+
+
+def test_invalid_base64_is_a_400(api: Tables) -> None:
+    event = api_event("POST", "/order", "{}")
+    event["isBase64Encoded"] = True
+    event["body"] = "!!not base64!!"
+
+    assert_error(call(event), 400, "invalid_body")
+
+
+def _body_of_size(size: int, filler: str = "x") -> str:
+    text = '{"pad": ""}'
+    padding = (size - len(text.encode("utf-8"))) // len(filler.encode("utf-8"))
+    body = '{"pad": "' + filler * padding + '"}'
+    assert len(body.encode("utf-8")) == size
+    return body
+
+
+def test_a_body_over_the_limit_is_a_413_and_one_at_the_limit_is_accepted(
+    api: Tables, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MAX_ORDER_BODY_BYTES", "512")
+
+    assert_error(post(_body_of_size(513)), 413, "body_too_large")
+    accepted(post(_body_of_size(512)))
+    assert len(scan_all(api.orders)) == 1
+
+
+def test_the_size_limit_counts_bytes_not_characters(api: Tables, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAX_ORDER_BODY_BYTES", "512")
+    body = _body_of_size(513, filler="é")
+    assert len(body) < 512
+
+    assert_error(post(body), 413, "body_too_large")
+
+
+def test_the_default_size_limit_applies_without_configuration(api: Tables) -> None:
+    assert_error(post(_body_of_size(32 * 1024 + 2)), 413, "body_too_large")
+
+
+# --- idempotency ----------------------------------------------------------------------------
+
+
+def test_the_same_key_and_body_twice_is_one_order_and_one_execution(
+    api: Tables, state_machine_arn: str, valid_order_text: str
+) -> None:
+    first = accepted(post(valid_order_text, key="order-key-1"))
+    second = accepted(post(valid_order_text, key="order-key-1"))
+
+    assert second["order_id"] == first["order_id"]
+    assert second["execution_arn"] == first["execution_arn"]
+    assert len(executions(state_machine_arn)) == 1
+    assert len(scan_all(api.orders)) == 1
+
+
+REORDERED_VALID_ORDER = (
+    '{"shipping_address": {"zip": "12345", "state": "CA", "city": "Anytown", "street": "123 Main St"},\n'
+    '  "total_amount":60.08, "items":[{"price":29.99,"quantity":2,"product_id":"prod_001"},\n'
+    '    {"price": 0.10, "product_id": "prod_002", "quantity": 1}],   "customer_id" : "cust_123"}'
+)
+
+
+def test_the_same_key_with_reordered_keys_and_whitespace_is_the_same_order(
+    api: Tables, state_machine_arn: str, valid_order_text: str
+) -> None:
+    assert valid_order_text != REORDERED_VALID_ORDER
+    assert parse_json_decimal(REORDERED_VALID_ORDER) == parse_json_decimal(valid_order_text)
+
+    first = accepted(post(valid_order_text, key="order-key-2"))
+    second = accepted(post(REORDERED_VALID_ORDER, key="order-key-2", header_name="idempotency-key"))
+
+    assert second["order_id"] == first["order_id"]
+    assert len(executions(state_machine_arn)) == 1
+    item = get_item(api.orders, first["order_id"])
+    assert item is not None
+    assert item["request_body"] == valid_order_text
+
+
+def test_the_same_key_with_a_different_body_is_a_409(
+    api: Tables, state_machine_arn: str, valid_order_text: str
+) -> None:
+    first = accepted(post(valid_order_text, key="order-key-3"))
+    changed = valid_order_text.replace('"quantity": 2', '"quantity": 3')
+    assert changed != valid_order_text
+
+    assert_error(post(changed, key="order-key-3"), 409, "idempotency_key_reused")
+    item = get_item(api.orders, first["order_id"])
+    assert item is not None
+    assert item["request_body"] == valid_order_text
+    assert len(executions(state_machine_arn)) == 1
+
+
+def test_the_same_key_with_a_number_written_differently_is_a_different_body(
+    api: Tables, valid_order_text: str
+) -> None:
+    accepted(post(valid_order_text, key="order-key-4"))
+
+    assert_error(
+        post(valid_order_text.replace("29.99", "29.990"), key="order-key-4"), 409, "idempotency_key_reused"
+    )
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["has space", "k" * 300, "k" * 256, "", "clé", "tab\tkey"],
+    ids=["space", "300", "256", "empty", "non-ascii", "tab"],
+)
+def test_an_invalid_idempotency_key_is_a_400(
+    api: Tables, state_machine_arn: str, valid_order_text: str, key: str
+) -> None:
+    assert_error(post(valid_order_text, key=key), 400, "invalid_idempotency_key")
+    assert scan_all(api.orders) == []
+    assert executions(state_machine_arn) == []
+
+
+def test_a_255_character_idempotency_key_is_accepted(api: Tables, valid_order_text: str) -> None:
+    accepted(post(valid_order_text, key="k" * 255))
+
+
+# --- when a dependency fails ----------------------------------------------------------------
+
+
+def test_a_workflow_that_cannot_start_is_a_503_and_a_keyed_retry_completes_the_order(
+    api: Tables, state_machine_arn: str, valid_order_text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    missing_machine = state_machine_arn.rsplit(":", 1)[0] + ":dofs-no-such-machine"
+    monkeypatch.setenv("STEP_FUNCTION_ARN", missing_machine)
+
+    failed = post(valid_order_text, key="retry-key")
+
+    body = assert_error(failed, 503, "workflow_unavailable")
+    assert failed["headers"]["Retry-After"]
+    order_id = body["order_id"]
+    item = get_item(api.orders, order_id)
+    assert item is not None
+    assert item["status"] == "RECEIVED"
+    assert item["request_body"] == valid_order_text
+    assert "execution_arn" not in item
+    assert executions(state_machine_arn) == []
+
+    monkeypatch.setenv("STEP_FUNCTION_ARN", state_machine_arn)
+    retried = accepted(post(valid_order_text, key="retry-key"))
+
+    assert retried["order_id"] == order_id
+    (execution,) = executions(state_machine_arn)
+    assert execution["name"] == order_id
+    item = get_item(api.orders, order_id)
+    assert item is not None
+    assert item["execution_arn"] == retried["execution_arn"] == execution["executionArn"]
+
+
+class UnreachableStepFunctions:
+    def start_execution(self, **kwargs: Any) -> Any:
+        raise EndpointConnectionError(endpoint_url="https://states.ap-south-1.amazonaws.com")
+
+
+def test_an_unreachable_step_functions_is_a_503_naming_the_order(
+    api: Tables, valid_order_text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(aws, "stepfunctions_client", UnreachableStepFunctions)
+
+    body = assert_error(post(valid_order_text), 503, "workflow_unavailable")
+
+    item = get_item(api.orders, body["order_id"])
+    assert item is not None
+    assert item["status"] == "RECEIVED"
+
+
+def test_starting_an_existing_execution_returns_its_arn(api: Tables, state_machine_arn: str) -> None:
+    starter = WorkflowStarter(state_machine_arn, boto3.client("stepfunctions"))
+
+    first = starter.start("ord-twice", "{}")
+    second = starter.start("ord-twice", '{"changed": true}')
+
+    assert second == first
+    assert [e["executionArn"] for e in executions(state_machine_arn)] == [first]
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        client_error("ProvisionedThroughputExceededException"),
+        client_error("ThrottlingException"),
+        client_error("RequestLimitExceeded"),
+        EndpointConnectionError(endpoint_url="https://dynamodb.ap-south-1.amazonaws.com"),
+    ],
+    ids=["provisioned throughput", "throttling", "request limit", "unreachable"],
+)
+@pytest.mark.parametrize("request_kind", ["post", "get"])
+def test_busy_storage_is_a_503_with_retry_after(
+    api: Tables,
+    valid_order_text: str,
+    monkeypatch: pytest.MonkeyPatch,
+    error: Exception,
+    request_kind: str,
+) -> None:
+    monkeypatch.setattr(aws, "dynamodb_resource", lambda: FailingResource(error))
+
+    response = post(valid_order_text) if request_kind == "post" else get("/orders/abc-123")
+
+    assert_error(response, 503, "storage_unavailable")
+    assert response["headers"]["Retry-After"]
+
+
+def test_an_unexpected_storage_error_is_a_json_500(
+    api: Tables, state_machine_arn: str, valid_order_text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        aws, "dynamodb_resource", lambda: FailingResource(client_error("ValidationException"))
+    )
+
+    assert_error(post(valid_order_text), 500, "internal_error")
+    assert executions(state_machine_arn) == []
+
+
+def test_missing_configuration_is_a_json_500(
+    api: Tables, valid_order_text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ORDERS_TABLE_NAME")
+
+    assert_error(post(valid_order_text), 500, "internal_error")
+
+
+def test_the_intake_service_translates_throttling_into_a_transient_error(
+    api: Tables, state_machine_arn: str
+) -> None:
+    orders = OrderRepository(
+        ORDERS_TABLE, FailingResource(client_error("ProvisionedThroughputExceededException"))
+    )
+    service = OrderIntakeService(orders, WorkflowStarter(state_machine_arn, boto3.client("stepfunctions")))
+
+    with pytest.raises(TransientStorageError):
+        service.accept({"customer_id": "c"}, '{"customer_id": "c"}', "key-1")
+
+    assert executions(state_machine_arn) == []

@@ -1,0 +1,271 @@
+"""order_storage λ: conditional, typed, repeatable writes of the workflow's outcomes."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from components.state_machine import LAMBDA_TRANSIENT_ERRORS
+from handlers import aws, order_storage, validator
+from handlers.errors import OrderStateConflictError, TransientStorageError
+from handlers.models import OrderStatus
+from tests.unit.conftest import Tables
+from tests.unit.support import (
+    FailingResource,
+    client_error,
+    find_floats,
+    fixture_text,
+    get_item,
+    scan_all,
+    seed_order,
+)
+
+ORDER_ID = "00000000-0000-4000-8000-00000000a001"
+
+
+@pytest.fixture
+def storage(tables: Tables, handler_env: None) -> Tables:
+    return tables
+
+
+def receive(tables: Tables, order_id: str = ORDER_ID, body: str | None = None) -> None:
+    """The order as the API leaves it: RECEIVED, with the client's raw body."""
+    created = tables.order_repository().create_received(
+        order_id, body or fixture_text("valid_order.json"), "f" * 64, None
+    )
+    assert created
+
+
+def validation_output(body: str, order_id: str = ORDER_ID) -> dict[str, Any]:
+    return validator.handler({"order_id": order_id, "request_body": body}, None)
+
+
+def store_event(order_id: str = ORDER_ID) -> dict[str, Any]:
+    """StoreOrder's payload, built from the validator's real output as the state machine does."""
+    output = validation_output(fixture_text("valid_order.json"), order_id)
+    assert output["valid"] is True
+    return {"operation": "store_validated", "order_id": order_id, "order": output["order"]}
+
+
+def rejection_event(order_id: str = ORDER_ID) -> dict[str, Any]:
+    output = validation_output(fixture_text("invalid_order_missing_customer.json"), order_id)
+    assert output["valid"] is False
+    return {"operation": "record_rejection", "order_id": order_id, "reasons": output["reasons"]}
+
+
+def test_store_validated_moves_received_to_validated_with_typed_fields(storage: Tables) -> None:
+    receive(storage)
+    before = get_item(storage.orders, ORDER_ID)
+    assert before is not None
+
+    result = order_storage.handler(store_event(), None)
+
+    assert result == {"order_id": ORDER_ID, "status": "VALIDATED"}
+    item = get_item(storage.orders, ORDER_ID)
+    assert item is not None
+    assert item["status"] == "VALIDATED"
+    assert item["customer_id"] == "cust_123"
+    assert item["items"] == [
+        {"product_id": "prod_001", "quantity": 2, "price": Decimal("29.99")},
+        {"product_id": "prod_002", "quantity": 1, "price": Decimal("0.10")},
+    ]
+    assert all(isinstance(line["price"], Decimal) for line in item["items"])
+    assert str(item["items"][0]["price"]) == "29.99"
+    assert isinstance(item["total_amount"], Decimal)
+    assert item["total_amount"] == Decimal("60.08")
+    assert item["shipping_address"] == {
+        "street": "123 Main St",
+        "city": "Anytown",
+        "state": "CA",
+        "zip": "12345",
+    }
+    assert "validated_at" in item
+    assert item["request_body"] == before["request_body"]
+    assert item["created_at"] == before["created_at"]
+    assert find_floats(item) == []
+
+
+def test_store_validated_twice_is_safe(storage: Tables) -> None:
+    receive(storage)
+    order_storage.handler(store_event(), None)
+    first = get_item(storage.orders, ORDER_ID)
+
+    result = order_storage.handler(store_event(), None)
+
+    assert result["status"] == "VALIDATED"
+    second = get_item(storage.orders, ORDER_ID)
+    assert first is not None and second is not None
+    volatile = {"updated_at", "validated_at"}
+    assert {k: v for k, v in second.items() if k not in volatile} == {
+        k: v for k, v in first.items() if k not in volatile
+    }
+
+
+@pytest.mark.parametrize("status", [OrderStatus.PENDING_FULFILLMENT, OrderStatus.FULFILLED])
+def test_store_validated_never_moves_a_progressed_order_back(storage: Tables, status: OrderStatus) -> None:
+    seed_order(storage.orders, ORDER_ID, status.value)
+
+    result = order_storage.handler(store_event(), None)
+
+    assert result["status"] == status.value
+    item = get_item(storage.orders, ORDER_ID)
+    assert item is not None
+    assert item["status"] == status.value
+    assert "validated_at" not in item
+
+
+@pytest.mark.parametrize("status", [OrderStatus.REJECTED, OrderStatus.FULFILLMENT_FAILED])
+def test_store_validated_after_a_final_failure_is_a_conflict(storage: Tables, status: OrderStatus) -> None:
+    seed_order(storage.orders, ORDER_ID, status.value)
+
+    with pytest.raises(OrderStateConflictError, match=status.value):
+        order_storage.handler(store_event(), None)
+
+    item = get_item(storage.orders, ORDER_ID)
+    assert item is not None
+    assert item["status"] == status.value
+    assert "customer_id" not in item
+
+
+def test_record_rejection_writes_the_reasons_and_a_failed_order_record(storage: Tables) -> None:
+    receive(storage, body=fixture_text("invalid_order_missing_customer.json"))
+    event = rejection_event()
+
+    result = order_storage.handler(event, None)
+
+    assert result == {"order_id": ORDER_ID, "status": "REJECTED"}
+    item = get_item(storage.orders, ORDER_ID)
+    assert item is not None
+    assert item["status"] == "REJECTED"
+    assert item["failure_stage"] == "validation"
+    assert item["failure_reasons"] == event["reasons"]
+    assert any(reason.startswith("customer_id") for reason in item["failure_reasons"])
+    assert "failed_at" in item
+    failed = get_item(storage.failed, ORDER_ID)
+    assert failed is not None
+    assert failed["stage"] == "validation"
+    assert failed["reasons"] == event["reasons"]
+
+
+def test_record_rejection_twice_keeps_one_failed_record(storage: Tables) -> None:
+    receive(storage, body=fixture_text("invalid_order_missing_customer.json"))
+
+    first = order_storage.handler(rejection_event(), None)
+    second = order_storage.handler(rejection_event(), None)
+
+    assert first["status"] == second["status"] == "REJECTED"
+    assert [record["order_id"] for record in scan_all(storage.failed)] == [ORDER_ID]
+    item = get_item(storage.orders, ORDER_ID)
+    assert item is not None
+    assert item["status"] == "REJECTED"
+
+
+def test_record_workflow_failure_marks_the_order_failed_at_the_workflow_stage(storage: Tables) -> None:
+    seed_order(storage.orders, ORDER_ID, OrderStatus.VALIDATED.value)
+    cause = "Lambda.Unknown: " + "x" * (order_storage.MAX_CAUSE_LENGTH * 2)
+
+    result = order_storage.handler(
+        {
+            "operation": "record_workflow_failure",
+            "order_id": ORDER_ID,
+            "error": "States.TaskFailed",
+            "cause": cause,
+        },
+        None,
+    )
+
+    assert result == {"order_id": ORDER_ID, "status": "FULFILLMENT_FAILED"}
+    item = get_item(storage.orders, ORDER_ID)
+    assert item is not None
+    assert item["status"] == "FULFILLMENT_FAILED"
+    assert item["failure_stage"] == "workflow"
+    assert any("States.TaskFailed" in reason for reason in item["failure_reasons"])
+    failed = get_item(storage.failed, ORDER_ID)
+    assert failed is not None
+    assert failed["stage"] == "workflow"
+    assert failed["error"] == "States.TaskFailed"
+    assert cause.startswith(failed["cause"])
+    assert len(failed["cause"]) == order_storage.MAX_CAUSE_LENGTH
+
+
+def test_record_workflow_failure_twice_keeps_one_failed_record(storage: Tables) -> None:
+    receive(storage)
+    event = {"operation": "record_workflow_failure", "order_id": ORDER_ID, "error": "States.Timeout"}
+
+    order_storage.handler(event, None)
+    result = order_storage.handler(event, None)
+
+    assert result["status"] == "FULFILLMENT_FAILED"
+    assert len(scan_all(storage.failed)) == 1
+    item = get_item(storage.orders, ORDER_ID)
+    assert item is not None
+    assert item["status"] == "FULFILLMENT_FAILED"
+
+
+def test_record_workflow_failure_does_not_undo_a_fulfilled_order(storage: Tables) -> None:
+    seed_order(storage.orders, ORDER_ID, OrderStatus.FULFILLED.value, fulfilled_at="2024-01-01T00:00:01.000Z")
+
+    result = order_storage.handler(
+        {"operation": "record_workflow_failure", "order_id": ORDER_ID, "error": "States.Timeout"}, None
+    )
+
+    assert result["status"] == "FULFILLED"
+    item = get_item(storage.orders, ORDER_ID)
+    assert item is not None
+    assert item["status"] == "FULFILLED"
+    assert item["fulfilled_at"] == "2024-01-01T00:00:01.000Z"
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"operation": "delete_order", "order_id": ORDER_ID},
+        {"order_id": ORDER_ID, "reasons": ["x"]},
+        {"operation": "record_rejection", "order_id": ORDER_ID, "reasons": []},
+        {"operation": "record_rejection", "reasons": ["x"]},
+        {"operation": "record_workflow_failure", "order_id": ORDER_ID, "unexpected": "field"},
+        {"operation": "store_validated", "order_id": ORDER_ID, "order": {"customer_id": "c"}},
+    ],
+    ids=[
+        "unknown operation",
+        "no operation",
+        "rejection without reasons",
+        "no order id",
+        "unknown field",
+        "incomplete order",
+    ],
+)
+def test_a_malformed_request_is_refused_before_any_write(storage: Tables, event: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        order_storage.handler(event, None)
+
+    assert scan_all(storage.orders) == []
+    assert scan_all(storage.failed) == []
+
+
+def test_store_validated_refuses_money_with_more_than_two_decimals(storage: Tables) -> None:
+    event = store_event()
+    event["order"]["items"][0]["price"] = "29.999"
+
+    with pytest.raises(ValidationError):
+        order_storage.handler(event, None)
+
+    assert scan_all(storage.orders) == []
+
+
+def test_throttled_dynamodb_raises_the_error_the_state_machine_retries(
+    storage: Tables, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        aws,
+        "dynamodb_resource",
+        lambda: FailingResource(client_error("ProvisionedThroughputExceededException")),
+    )
+
+    with pytest.raises(TransientStorageError) as raised:
+        order_storage.handler(store_event(), None)
+
+    assert type(raised.value).__name__ in LAMBDA_TRANSIENT_ERRORS

@@ -1,0 +1,123 @@
+"""settings and AWS error translation: misconfiguration names the variable, throttling is transient."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
+
+from handlers import aws, settings
+from handlers.errors import ConfigurationError, DofsError, TransientStorageError
+from handlers.models import FailureStage, Order
+from handlers.repository import FailedOrderRepository, OrderRepository
+from tests.unit.conftest import Tables
+from tests.unit.support import FailingResource, client_error, fixture_data
+
+
+def test_require_names_the_missing_variable() -> None:
+    with pytest.raises(ConfigurationError, match="ORDERS_TABLE_NAME"):
+        settings.require(settings.ORDERS_TABLE_NAME, {"ORDERS_TABLE_NAME": "   "})
+    assert settings.require(settings.ORDERS_TABLE_NAME, {"ORDERS_TABLE_NAME": " t "}) == "t"
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("0", Decimal(0)), ("1", Decimal(1)), ("0.7", Decimal("0.7"))])
+def test_success_rate_is_read_exactly(raw: str, expected: Decimal) -> None:
+    assert settings.success_rate({"FULFILLMENT_SUCCESS_RATE": raw}) == expected
+
+
+def test_success_rate_defaults_to_seventy_percent() -> None:
+    assert settings.success_rate({}) == Decimal("0.7")
+
+
+@pytest.mark.parametrize("raw", ["1.5", "-0.1", "seventy", "", "Infinity", "NaN", "sNaN"])
+def test_an_invalid_success_rate_names_the_variable(raw: str) -> None:
+    with pytest.raises(ConfigurationError, match="FULFILLMENT_SUCCESS_RATE"):
+        settings.success_rate({"FULFILLMENT_SUCCESS_RATE": raw})
+
+
+def test_optional_int_reads_defaults_and_names_bad_values() -> None:
+    assert settings.optional_int("MAX_ORDER_BODY_BYTES", 7, {}) == 7
+    assert settings.optional_int("MAX_ORDER_BODY_BYTES", 7, {"MAX_ORDER_BODY_BYTES": " 512 "}) == 512
+    with pytest.raises(ConfigurationError, match="MAX_ORDER_BODY_BYTES"):
+        settings.optional_int("MAX_ORDER_BODY_BYTES", 7, {"MAX_ORDER_BODY_BYTES": "lots"})
+
+
+@pytest.mark.parametrize("code", sorted(aws.THROTTLING_ERROR_CODES))
+def test_throttling_codes_become_transient_errors(code: str) -> None:
+    assert isinstance(aws.translate_storage_error(client_error(code)), TransientStorageError)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        EndpointConnectionError(endpoint_url="https://dynamodb.ap-south-1.amazonaws.com"),
+        ReadTimeoutError(endpoint_url="https://dynamodb.ap-south-1.amazonaws.com"),
+    ],
+)
+def test_connection_failures_become_transient_errors(error: Exception) -> None:
+    assert isinstance(aws.translate_storage_error(error), TransientStorageError)
+
+
+@pytest.mark.parametrize(
+    "code", ["ValidationException", "ResourceNotFoundException", "AccessDeniedException"]
+)
+def test_other_errors_are_not_transient(code: str) -> None:
+    translated = aws.translate_storage_error(client_error(code))
+
+    assert isinstance(translated, DofsError)
+    assert not isinstance(translated, TransientStorageError)
+    assert code in str(translated)
+
+
+THROTTLED = client_error("ProvisionedThroughputExceededException")
+
+
+def test_every_order_repository_call_translates_throttling() -> None:
+    orders = OrderRepository("orders", FailingResource(THROTTLED))
+    order = fixture_data("valid_order.json")
+
+    with pytest.raises(TransientStorageError):
+        orders.get("o-1")
+    with pytest.raises(TransientStorageError):
+        orders.create_received("o-1", "{}", "0" * 64, None)
+    with pytest.raises(TransientStorageError):
+        orders.record_execution("o-1", "arn:aws:states:ap-south-1:123456789012:execution:m:o-1")
+    with pytest.raises(TransientStorageError):
+        orders.record_fulfillment_attempt("o-1", None)
+    with pytest.raises(TransientStorageError):
+        orders.mark_fulfilled("o-1")
+    with pytest.raises(TransientStorageError):
+        orders.store_validated("o-1", Order.model_validate(order))
+
+
+def test_every_failed_order_repository_call_translates_throttling() -> None:
+    failed = FailedOrderRepository("failed", FailingResource(THROTTLED))
+
+    with pytest.raises(TransientStorageError):
+        failed.get("o-1")
+    with pytest.raises(TransientStorageError):
+        failed.record("o-1", FailureStage.FULFILLMENT, ["x"])
+
+
+def test_create_received_refuses_to_overwrite_an_existing_order(tables: Tables) -> None:
+    orders = tables.order_repository()
+
+    assert orders.create_received("o-1", '{"first": 1}', "a" * 64, "key") is True
+    assert orders.create_received("o-1", '{"second": 2}', "b" * 64, "key") is False
+
+    item = orders.get("o-1")
+    assert item is not None
+    assert item["request_body"] == '{"first": 1}'
+    assert item["idempotency_key"] == "key"
+
+
+def test_attempts_on_a_missing_order_do_not_create_it(tables: Tables) -> None:
+    orders = tables.order_repository()
+
+    with pytest.raises(Exception):  # noqa: B017 - which error is an implementation detail
+        orders.record_fulfillment_attempt("ghost", "boom")
+
+    assert orders.get("ghost") is None
+    assert orders.mark_fulfilled("ghost") is False
+    assert orders.get("ghost") is None
