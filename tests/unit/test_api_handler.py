@@ -426,6 +426,7 @@ def test_a_workflow_that_cannot_start_is_a_503_and_a_keyed_retry_completes_the_o
 
     body = assert_error(failed, 503, "workflow_unavailable")
     assert failed["headers"]["Retry-After"]
+    assert "same Idempotency-Key" in body["message"]
     order_id = body["order_id"]
     item = get_item(api.orders, order_id)
     assert item is not None
@@ -457,6 +458,7 @@ def test_an_unreachable_step_functions_is_a_503_naming_the_order(
 
     body = assert_error(post(valid_order_text), 503, "workflow_unavailable")
 
+    assert "Idempotency-Key" not in body["message"], "an unkeyed client cannot retry with a key"
     item = get_item(api.orders, body["order_id"])
     assert item is not None
     assert item["status"] == "RECEIVED"

@@ -217,6 +217,18 @@ def test_record_workflow_failure_does_not_undo_a_fulfilled_order(storage: Tables
     assert item is not None
     assert item["status"] == "FULFILLED"
     assert item["fulfilled_at"] == "2024-01-01T00:00:01.000Z"
+    assert scan_all(storage.failed) == []
+
+
+def test_record_rejection_of_an_order_that_moved_on_writes_no_failure_record(storage: Tables) -> None:
+    seed_order(storage.orders, ORDER_ID, OrderStatus.PENDING_FULFILLMENT.value)
+
+    result = order_storage.handler(
+        {"operation": "record_rejection", "order_id": ORDER_ID, "reasons": ["x"]}, None
+    )
+
+    assert result["status"] == "PENDING_FULFILLMENT"
+    assert scan_all(storage.failed) == []
 
 
 @pytest.mark.parametrize(

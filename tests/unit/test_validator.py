@@ -93,6 +93,13 @@ SINGLE_PROBLEMS: dict[str, tuple[Mutation, str, str | None]] = {
     "negative quantity": (_set("items.0.quantity", -2), "items[0].quantity", "greater than 0"),
     "fractional quantity": (_set("items.0.quantity", Decimal("1.5")), "items[0].quantity", "integer"),
     "bool quantity": (_set("items.0.quantity", True), "items[0].quantity", "integer"),
+    "integral decimal quantity": (_set("items.0.quantity", Raw("2.0")), "items[0].quantity", "integer"),
+    "quantity over the bound": (_set("items.0.quantity", 100_001), "items[0].quantity", "at most 100000"),
+    "price over the bound": (
+        _set("items.0.price", Raw("1000000000000.00")),
+        "items[0].price",
+        "at most 999999999999.99",
+    ),
     "string quantity": (_set("items.0.quantity", "2"), "items[0].quantity", "integer"),
     "missing price": (_set("items.0.price", ...), "items[0].price", "required"),
     "price with 3 decimals": (_set("items.0.price", Decimal("29.999")), "items[0].price", "decimal places"),
