@@ -23,13 +23,11 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _table(table_name: str, dynamodb: Any | None) -> Any:
-    return (dynamodb or boto3.resource("dynamodb")).Table(table_name)
+class _KeyedTable:
+    """A DynamoDB table keyed by ``order_id``, with DOFS's error translation."""
 
-
-class OrderRepository:
     def __init__(self, table_name: str, dynamodb: Any | None = None) -> None:
-        self.table = _table(table_name, dynamodb)
+        self.table = (dynamodb or boto3.resource("dynamodb")).Table(table_name)
 
     def get(self, order_id: str) -> dict[str, Any] | None:
         try:
@@ -39,6 +37,20 @@ class OrderRepository:
         item: dict[str, Any] | None = response.get("Item")
         return item
 
+    def _put_new(self, item: dict[str, Any]) -> bool:
+        """Put ``item`` unless its key exists; False when it did."""
+        try:
+            self.table.put_item(Item=item, ConditionExpression="attribute_not_exists(order_id)")
+        except ClientError as exc:
+            if is_conditional_check_failure(exc):
+                return False
+            raise translate_storage_error(exc) from exc
+        except BotoCoreError as exc:
+            raise translate_storage_error(exc) from exc
+        return True
+
+
+class OrderRepository(_KeyedTable):
     def create_received(
         self,
         order_id: str,
@@ -59,15 +71,7 @@ class OrderRepository:
         }
         if idempotency_key is not None:
             item["idempotency_key"] = idempotency_key
-        try:
-            self.table.put_item(Item=item, ConditionExpression="attribute_not_exists(order_id)")
-        except ClientError as exc:
-            if is_conditional_check_failure(exc):
-                return False
-            raise translate_storage_error(exc) from exc
-        except BotoCoreError as exc:
-            raise translate_storage_error(exc) from exc
-        return True
+        return self._put_new(item)
 
     def record_execution(self, order_id: str, execution_arn: str) -> None:
         self._update(
@@ -205,10 +209,7 @@ class _ConditionFailedError(OrderStateConflictError):
     """A conditional write found the order missing or in another state."""
 
 
-class FailedOrderRepository:
-    def __init__(self, table_name: str, dynamodb: Any | None = None) -> None:
-        self.table = _table(table_name, dynamodb)
-
+class FailedOrderRepository(_KeyedTable):
     def record(self, order_id: str, stage: FailureStage, reasons: Sequence[str], **details: str) -> bool:
         """Write the failure record once; False when one already exists for the order."""
         item: dict[str, Any] = {
@@ -218,20 +219,4 @@ class FailedOrderRepository:
             "recorded_at": utc_now(),
             **{k: v for k, v in details.items() if v},
         }
-        try:
-            self.table.put_item(Item=item, ConditionExpression="attribute_not_exists(order_id)")
-        except ClientError as exc:
-            if is_conditional_check_failure(exc):
-                return False
-            raise translate_storage_error(exc) from exc
-        except BotoCoreError as exc:
-            raise translate_storage_error(exc) from exc
-        return True
-
-    def get(self, order_id: str) -> dict[str, Any] | None:
-        try:
-            response = self.table.get_item(Key={"order_id": order_id}, ConsistentRead=True)
-        except (ClientError, BotoCoreError) as exc:
-            raise translate_storage_error(exc) from exc
-        item: dict[str, Any] | None = response.get("Item")
-        return item
+        return self._put_new(item)
