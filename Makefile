@@ -5,12 +5,13 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt requirements.txt | cksum | cut -d' ' -f1)
 export AWS_DEFAULT_REGION ?= ap-south-1
 
-.PHONY: help setup test lint typecheck unit infra workflow packaging run package resources lock clean
+.PHONY: help setup test lint typecheck unit infra workflow packaging run package resources bench lock clean
 
 help:
 	@echo "make test    set up .venv, lint, type-check and run every test tier"
 	@echo "make run     run DOFS locally (arrives with the local-stack issue; prints how for now)"
 	@echo "make package build the handler archive and the Lambda layer into build/"
+	@echo "make bench      time POST /order and the workflow on the emulator"
 	@echo "make resources  list what pulumi up creates per stack (program run under mocks)"
 	@echo "make lock    re-resolve requirements-dev.in into requirements-dev.txt"
 
@@ -28,7 +29,7 @@ lint: setup
 	$(PY) -m ruff format --check .
 
 typecheck: setup
-	$(PY) -m mypy __main__.py components handlers local tests
+	$(PY) -m mypy __main__.py components handlers local tests benchmarks
 
 test: lint typecheck
 	$(PY) -m pytest
@@ -44,6 +45,9 @@ run: setup
 	@echo "make run (DOFS on a local AWS emulator) arrives with the next issue."
 	@echo "Today: 'make test' runs the workflow on moto; see README.md, 'Deploying to AWS'."
 	@exit 2
+
+bench: setup
+	$(PY) -m benchmarks.bench_order_path --orders 200
 
 resources: setup
 	$(PY) -m tests.support.inventory dev prod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from datetime import UTC, datetime
 from typing import Any
@@ -36,6 +37,6 @@ def get_logger(service: str) -> logging.Logger:
         handler = logging.StreamHandler(sys.stdout)
         handler.setFormatter(JsonFormatter(service))
         logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
+        logger.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
         logger.propagate = False
     return logger
