@@ -14,40 +14,21 @@ from pulumi.runtime.config import CONFIG, get_config_env
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from components.errors import DeploymentError
+
 NAMESPACE = "dofs"
 REGION_KEY = "aws:region"
 
 # The values CloudWatch Logs accepts for retention.
 LOG_RETENTION_DAYS = (
-    1,
-    3,
-    5,
-    7,
-    14,
-    30,
-    60,
-    90,
-    120,
-    150,
-    180,
-    365,
-    400,
-    545,
-    731,
-    1096,
-    1827,
-    2192,
-    2557,
-    2922,
-    3288,
-    3653,
-)
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
 
 LAMBDA_RUNTIME = "python3.12"
 LAMBDA_ARCHITECTURE = "arm64"
 
 
-class StackConfigError(Exception):
+class StackConfigError(DeploymentError):
     """A stack setting is missing or invalid; the message names the key."""
 
 
@@ -74,7 +55,10 @@ class StackSettings(BaseModel):
     lambda_memory_mb: int = Field(default=256, ge=128, le=10240)
     lambda_timeout_seconds: int = Field(default=10, ge=1, le=900)
     fulfill_timeout_seconds: int = Field(default=30, ge=1, le=900)
-    max_order_body_bytes: int = Field(default=32 * 1024, ge=256, le=6 * 1024 * 1024)
+    # Step Functions takes at most 256 KiB of input, and the body travels JSON-escaped.
+    max_order_body_bytes: int = Field(default=32 * 1024, ge=256, le=64 * 1024)
+    workflow_timeout_seconds: int = Field(default=300, ge=10, le=86400)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     protect_data: bool = False
 
     @field_validator("log_retention_days")
@@ -102,6 +86,8 @@ class StackSettings(BaseModel):
 def config_key(field: str) -> str:
     if field == "region":
         return REGION_KEY
+    if field == "environment":
+        return "stack name"
     return f"{NAMESPACE}:{to_camel(field)}"
 
 
@@ -138,6 +124,10 @@ def parse_settings(values: Mapping[str, str], stack: str) -> StackSettings:
 
 
 def load_settings() -> StackSettings:
-    """Read the current stack's config (``Pulumi.<stack>.yaml``) once."""
+    """Read the current stack's config (``Pulumi.<stack>.yaml``) once.
+
+    Pulumi's public ``Config`` can read a key but not list a namespace, and the list is
+    what lets a misspelled ``dofs:`` key stop the program instead of being ignored.
+    """
     values = {**get_config_env(), **CONFIG.get()}
     return parse_settings({k: str(v) for k, v in values.items()}, pulumi.get_stack())

@@ -17,6 +17,9 @@ from handlers import settings as env
 # How long AWS keeps a message: the queue a few days, the DLQ its maximum for triage.
 ORDER_QUEUE_RETENTION_SECONDS = 4 * 24 * 3600
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600
+# dlq_processor drains the DLQ within seconds, so a message older than this means it
+# is failing, and an order's final failure is not being recorded.
+DLQ_AGE_ALARM_SECONDS = 300
 CONSUME_ACTIONS = [
     "sqs:ChangeMessageVisibility",
     "sqs:DeleteMessage",
@@ -109,7 +112,6 @@ class FulfillmentQueue(pulumi.ComponentResource):
                 environment={
                     env.ORDERS_TABLE_NAME: orders.name,
                     env.FAILED_ORDERS_TABLE_NAME: failed.name,
-                    "ORDER_DLQ_ARN": self.dead_letter_queue.arn,
                 },
                 statements=[
                     allow(["dynamodb:GetItem", "dynamodb:UpdateItem"], [orders.arn]),
@@ -121,23 +123,53 @@ class FulfillmentQueue(pulumi.ComponentResource):
         )
         self._subscribe("fulfill-order-events", self.queue, self.fulfill_order, settings)
         self._subscribe("dlq-processor-events", self.dead_letter_queue, self.dlq_processor, settings)
-        self.dlq_alarm = aws.cloudwatch.MetricAlarm(
-            "order-dlq-not-empty",
-            name=f"dofs-order-dlq-not-empty-{envname}",
-            alarm_description="Orders reached the fulfillment DLQ",
+        self._alarm(
+            "order-dlq-stuck",
+            alarm_name=f"dofs-order-dlq-stuck-{envname}",
+            description="Final fulfillment failures wait in the DLQ: dlq_processor is not recording them",
             namespace="AWS/SQS",
-            metric_name="ApproximateNumberOfMessagesVisible",
+            metric_name="ApproximateAgeOfOldestMessage",
             dimensions={"QueueName": self.dead_letter_queue.name},
-            statistic="Maximum",
-            period=60,
-            evaluation_periods=1,
+            threshold=DLQ_AGE_ALARM_SECONDS,
+        )
+        self._alarm(
+            "dlq-processor-errors",
+            alarm_name=f"dofs-dlq-processor-errors-{envname}",
+            description="dlq_processor failed; final fulfillment failures may be unrecorded",
+            namespace="AWS/Lambda",
+            metric_name="Errors",
+            dimensions={"FunctionName": self.dlq_processor.function.name},
             threshold=0,
-            comparison_operator="GreaterThanThreshold",
-            treat_missing_data="notBreaching",
-            opts=child,
         )
         self.register_outputs(
             {"queue_url": self.queue.url, "dead_letter_queue_url": self.dead_letter_queue.url}
+        )
+
+    def _alarm(
+        self,
+        name: str,
+        *,
+        alarm_name: str,
+        description: str,
+        namespace: str,
+        metric_name: str,
+        dimensions: dict[str, pulumi.Input[str]],
+        threshold: int,
+    ) -> aws.cloudwatch.MetricAlarm:
+        return aws.cloudwatch.MetricAlarm(
+            name,
+            name=alarm_name,
+            alarm_description=description,
+            namespace=namespace,
+            metric_name=metric_name,
+            dimensions=dimensions,
+            statistic="Maximum",
+            period=60,
+            evaluation_periods=5,
+            threshold=threshold,
+            comparison_operator="GreaterThanThreshold",
+            treat_missing_data="notBreaching",
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _subscribe(

@@ -23,6 +23,9 @@ from handlers.api_routes import RESOURCES, ROUTES
 
 ROOT_RESOURCE = "/"
 CATCH_ALL_RESOURCE = "/{proxy+}"
+# DeleteItem: an order whose workflow could not start is withdrawn when the client
+# sent no Idempotency-Key and so cannot complete it by retrying.
+ORDER_TABLE_ACTIONS = ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
 
 
 @dataclass
@@ -66,7 +69,7 @@ class OrderApi(pulumi.ComponentResource):
                     env.MAX_ORDER_BODY_BYTES: str(settings.max_order_body_bytes),
                 },
                 statements=[
-                    allow(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], [orders.arn]),
+                    allow(ORDER_TABLE_ACTIONS, [orders.arn]),
                     allow(["states:StartExecution"], [args.state_machine_arn]),
                 ],
             ),

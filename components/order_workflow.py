@@ -36,6 +36,14 @@ class OrderWorkflowArgs:
     package: LambdaPackage
 
 
+EXECUTION_ENDED_STATUSES = ["ABORTED", "FAILED", "TIMED_OUT"]
+# EventBridge input transformer: the order_storage event for record_workflow_failure.
+FAILURE_EVENT_TEMPLATE = (
+    '{"operation": "record_workflow_failure", "order_id": <order_id>, "error": <status>, '
+    '"cause": "execution <execution_arn> ended <status>"}'
+)
+
+
 class OrderWorkflow(pulumi.ComponentResource):
     validator: PythonFunction
     order_storage: PythonFunction
@@ -113,6 +121,7 @@ class OrderWorkflow(pulumi.ComponentResource):
             order_storage_arn=self.order_storage.function.arn,
             orders_table_name=orders.name,
             queue_url=args.queue_url,
+            timeout_seconds=settings.workflow_timeout_seconds,
         )
         self.state_machine = aws.sfn.StateMachine(
             "order-processing",
@@ -128,6 +137,56 @@ class OrderWorkflow(pulumi.ComponentResource):
             tracing_configuration={"enabled": True},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
         )
+        if settings.workflow_type == "STANDARD":
+            self._record_unfinished_executions(envname)
         self.register_outputs(
             {"state_machine_arn": self.state_machine.arn, "state_machine_name": self.state_machine.name}
+        )
+
+    def _record_unfinished_executions(self, envname: str) -> None:
+        """Safety net for what the definition's Catch cannot see: a timed-out or aborted
+        execution, or an error raised outside any Task. Every STANDARD execution that
+        ends badly reaches order_storage, which records the failure unless the order
+        already has a terminal state (the call is idempotent). EXPRESS workflows do not
+        emit these events, which is one reason STANDARD is the default.
+        """
+        child = pulumi.ResourceOptions(parent=self)
+        rule = aws.cloudwatch.EventRule(
+            "execution-ended",
+            name=f"dofs-order-execution-ended-{envname}",
+            description="Order executions that ended FAILED, TIMED_OUT or ABORTED",
+            event_pattern=pulumi.Output.json_dumps(
+                {
+                    "source": ["aws.states"],
+                    "detail-type": ["Step Functions Execution Status Change"],
+                    "detail": {
+                        "stateMachineArn": [self.state_machine.arn],
+                        "status": EXECUTION_ENDED_STATUSES,
+                    },
+                }
+            ),
+            opts=child,
+        )
+        permission = aws.lambda_.Permission(
+            "execution-ended-invoke-permission",
+            action="lambda:InvokeFunction",
+            function=self.order_storage.function.name,
+            principal="events.amazonaws.com",
+            source_arn=rule.arn,
+            opts=child,
+        )
+        aws.cloudwatch.EventTarget(
+            "execution-ended-target",
+            rule=rule.name,
+            arn=self.order_storage.function.arn,
+            input_transformer={
+                "input_paths": {
+                    "order_id": "$.detail.name",
+                    "status": "$.detail.status",
+                    "execution_arn": "$.detail.executionArn",
+                },
+                "input_template": FAILURE_EVENT_TEMPLATE,
+            },
+            retry_policy={"maximum_event_age_in_seconds": 86400, "maximum_retry_attempts": 185},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),
         )

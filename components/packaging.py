@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -18,6 +17,8 @@ import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+from components.errors import DeploymentError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 HANDLERS_DIR = PROJECT_ROOT / "handlers"
@@ -31,7 +32,7 @@ EXCLUDED_PARTS = frozenset({"__pycache__"})
 EXCLUDED_SUFFIXES = (".pyc", ".pyo")
 
 
-class PackagingError(Exception):
+class PackagingError(DeploymentError):
     """A Lambda archive could not be built."""
 
 
@@ -59,9 +60,35 @@ class BuiltArchive:
         return self.path.stat().st_size
 
 
+# Exactly what ships in the handler archive; a test keeps it equal to handlers/*.py, so a
+# new module is added here on purpose and nothing else (notes, caches) ever ships.
+HANDLER_MODULES = (
+    "__init__.py",
+    "api_handler.py",
+    "api_routes.py",
+    "aws.py",
+    "dlq_processor.py",
+    "errors.py",
+    "fulfill_order.py",
+    "http.py",
+    "models.py",
+    "observability.py",
+    "order_intake.py",
+    "order_storage.py",
+    "repository.py",
+    "settings.py",
+    "sqs_batch.py",
+    "validator.py",
+)
+
+
 def handler_sources(handlers_dir: Path = HANDLERS_DIR) -> list[Path]:
-    """The explicit file list of the handler archive: the package's Python modules."""
-    return sorted(p for p in handlers_dir.glob("*.py") if p.is_file())
+    """The handler archive's files, from the explicit list; a missing one is an error."""
+    sources = [handlers_dir / name for name in HANDLER_MODULES]
+    missing = [p.name for p in sources if not p.is_file()]
+    if missing:
+        raise PackagingError(f"handler modules missing from {handlers_dir}: {', '.join(missing)}")
+    return sorted(sources)
 
 
 def _write_zip(entries: Iterable[tuple[str, Path]], target: Path) -> None:
@@ -90,8 +117,6 @@ def _publish(staging: Path, build_dir: Path, prefix: str) -> BuiltArchive:
 
 def build_handler_archive(handlers_dir: Path = HANDLERS_DIR, build_dir: Path = BUILD_DIR) -> BuiltArchive:
     sources = handler_sources(handlers_dir)
-    if not sources:
-        raise PackagingError(f"no handler modules found in {handlers_dir}")
     build_dir.mkdir(parents=True, exist_ok=True)
     fd, staging_name = tempfile.mkstemp(suffix=".zip", dir=build_dir)
     os.close(fd)
@@ -138,7 +163,10 @@ def build_layer(requirements: Path = LAYER_REQUIREMENTS, build_dir: Path = BUILD
         if result.returncode != 0:
             raise PackagingError(f"building the Lambda layer failed:\n{result.stderr.strip()}")
         build_dir.mkdir(parents=True, exist_ok=True)
-        staging = Path(workdir) / "layer.zip"
-        _write_zip(_layer_files(site), staging)
-        shutil.move(staging, cached)
+        # Staged beside its final name and renamed atomically: an interrupted build
+        # never leaves a truncated archive that the cache check would trust.
+        fd, staging_name = tempfile.mkstemp(suffix=".zip", dir=build_dir)
+        os.close(fd)
+        _write_zip(_layer_files(site), Path(staging_name))
+        os.replace(staging_name, cached)
     return BuiltArchive(cached, _sha256(cached))

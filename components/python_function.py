@@ -80,7 +80,13 @@ class PythonFunction(pulumi.ComponentResource):
             layers=[args.package.layer_arn],
             memory_size=settings.lambda_memory_mb,
             timeout=args.timeout_seconds or settings.lambda_timeout_seconds,
-            environment={"variables": {"ENVIRONMENT": settings.environment, **args.environment}},
+            environment={
+                "variables": {
+                    "ENVIRONMENT": settings.environment,
+                    "LOG_LEVEL": settings.log_level,
+                    **args.environment,
+                }
+            },
             tracing_config={"mode": "Active"},
             logging_config={"log_format": "Text", "log_group": self.log_group.name},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy, self.log_group]),

@@ -31,7 +31,7 @@ ORDER_REJECTED_ERROR = "OrderRejected"
 ORDER_PROCESSING_FAILED_ERROR = "OrderProcessingFailed"
 
 
-def _retry(errors: list[str], max_attempts: int = 4) -> list[dict[str, Any]]:
+def _retry(errors: list[str], max_attempts: int = 3) -> list[dict[str, Any]]:
     return [
         {
             "ErrorEquals": errors,
@@ -62,19 +62,26 @@ def build_definition(
     order_storage_arn: pulumi.Input[str],
     orders_table_name: pulumi.Input[str],
     queue_url: pulumi.Input[str],
+    timeout_seconds: int,
 ) -> dict[str, Any]:
     return {
         "Comment": "DOFS order processing: validate, store, enqueue for fulfillment",
+        "TimeoutSeconds": timeout_seconds,
         "StartAt": "ValidateOrder",
         "States": {
             "ValidateOrder": {
                 **_invoke(validator_arn, {"order_id.$": "$.order_id", "request_body.$": "$.request_body"}),
+                # Replace the state: the raw request body is not carried past validation,
+                # which keeps every later state well under Step Functions' 256 KiB limit.
                 "ResultSelector": {
-                    "valid.$": "$.Payload.valid",
-                    "reasons.$": "$.Payload.reasons",
-                    "order.$": "$.Payload.order",
+                    "order_id.$": "$.Payload.order_id",
+                    "validation": {
+                        "valid.$": "$.Payload.valid",
+                        "reasons.$": "$.Payload.reasons",
+                        "order.$": "$.Payload.order",
+                    },
                 },
-                "ResultPath": "$.validation",
+                "ResultPath": "$",
                 "Catch": [_on_any_error()],
                 "Next": "IsOrderValid",
             },
@@ -131,7 +138,9 @@ def build_definition(
                 "Parameters": {"QueueUrl": queue_url, "MessageBody": {"order_id.$": "$.order_id"}},
                 "ResultSelector": {"message_id.$": "$.MessageId"},
                 "ResultPath": "$.enqueue",
-                # Sending twice is harmless: fulfillment is idempotent per order.
+                # SQS errors reach Step Functions under generic names, so transient and
+                # permanent ones look alike; a few retries are cheap, and sending twice is
+                # harmless because fulfillment is idempotent per order.
                 "Retry": _retry(["States.TaskFailed"]),
                 "Catch": [_on_any_error()],
                 "Next": "OrderAccepted",
@@ -148,6 +157,7 @@ def build_definition(
                     },
                 ),
                 "ResultPath": None,
+                "Catch": [_on_any_error()],
                 "Next": "OrderRejected",
             },
             "OrderRejected": {

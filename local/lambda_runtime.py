@@ -78,7 +78,14 @@ class InProcessLambdaRuntime:
         self.invocations: list[Invocation] = []
         self._faults: dict[str, list[BaseException]] = {}
         self._lock = threading.RLock()
+        self._running = threading.local()
         self._patch: Any = None
+
+    @property
+    def current_function(self) -> str | None:
+        """The function whose handler runs on this thread, if any (for call tracing)."""
+        name: str | None = getattr(self._running, "function_name", None)
+        return name
 
     def inject_failure(self, function_name: str, exc: Exception, times: int = 1) -> None:
         """Make the next ``times`` invocations of ``function_name`` raise ``exc`` (tests only)."""
@@ -102,12 +109,15 @@ class InProcessLambdaRuntime:
         """Run one handler; returns (result or error payload, error type or None)."""
         context = LambdaContext(function_name, memory_mb, timeout_seconds)
         with self._lock, self._environment({**self.base_environment, **environment}):
+            outer, self._running.function_name = self.current_function, function_name
             try:
                 self._raise_injected_fault(function_name)
                 result = load_handler(handler_spec)(event, context)
                 error_type = None
             except Exception as exc:  # Lambda reports every handler exception the same way
                 result, error_type = error_payload(exc), type(exc).__name__
+            finally:
+                self._running.function_name = outer
         self.invocations.append(Invocation(function_name, event, result, error_type))
         return result, error_type
 

@@ -101,3 +101,21 @@ def test_a_failed_run_leaves_the_runtime_usable(dev_run: ProgramRun) -> None:
         (r.type, r.name) for r in dev_run.resources
     )
     assert again.outputs == dev_run.outputs
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("dofs:maxOrderBodyBytes", "65537"),
+        ("dofs:workflowTimeoutSeconds", "5"),
+        ("dofs:logLevel", "VERBOSE"),
+    ],
+)
+def test_limits_that_aws_would_enforce_later_are_refused_now(key: str, value: str) -> None:
+    with pytest.raises(StackConfigError, match=key):
+        parse_settings({"aws:region": "ap-south-1", key: value}, "dev")
+
+
+def test_a_bad_stack_name_is_reported_as_the_stack_name() -> None:
+    with pytest.raises(StackConfigError, match="stack name"):
+        parse_settings({"aws:region": "ap-south-1"}, "Dev_Stack")

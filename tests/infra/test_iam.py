@@ -54,7 +54,9 @@ def _expected_function_grants(run: ProgramRun, component: str) -> set[h.Grant]:
     failed = h.failed_orders_table(run).outputs["arn"]
     base = h.pairs(LOG_WRITE, [f"{log_group.outputs['arn']}:*"]) | h.pairs(LAMBDA_XRAY, ["*"])
     specific = {
-        h.API_HANDLER: h.pairs({"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, [orders])
+        h.API_HANDLER: h.pairs(
+            {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, [orders]
+        )
         | h.pairs({"states:StartExecution"}, [h.state_machine(run).outputs["arn"]]),
         h.VALIDATOR: set(),
         h.ORDER_STORAGE: h.pairs(ORDER_READ_WRITE, [orders]) | h.pairs({"dynamodb:PutItem"}, [failed]),

@@ -122,12 +122,20 @@ def test_each_consumer_may_receive_from_its_queue(stack_run: ProgramRun) -> None
             assert (action, queue.outputs["arn"]) in h.grants(document), (queue.name, action)
 
 
-def test_dlq_alarm_watches_the_dlq(stack_run: ProgramRun) -> None:
-    alarm = h.only(stack_run, h.METRIC_ALARM)
-    assert alarm.inputs["namespace"] == "AWS/SQS"
-    assert alarm.inputs["metricName"] == "ApproximateNumberOfMessagesVisible"
-    assert alarm.inputs["dimensions"] == {"QueueName": h.dead_letter_queue(stack_run).inputs["name"]}
-    # Fires on the first message: anything in the DLQ is an order that failed for good.
-    assert alarm.inputs["comparisonOperator"] == "GreaterThanThreshold"
-    assert alarm.inputs["threshold"] == 0
-    assert alarm.inputs["treatMissingData"] == "notBreaching"
+def test_alarms_watch_that_final_failures_get_recorded(stack_run: ProgramRun) -> None:
+    alarms = {a.inputs["metricName"]: a for a in stack_run.of_type(h.METRIC_ALARM)}
+    assert set(alarms) == {"ApproximateAgeOfOldestMessage", "Errors"}
+    # dlq_processor drains the DLQ at once, so an old message means it is failing.
+    age = alarms["ApproximateAgeOfOldestMessage"]
+    assert age.inputs["namespace"] == "AWS/SQS"
+    assert age.inputs["dimensions"] == {"QueueName": h.dead_letter_queue(stack_run).inputs["name"]}
+    assert 0 < age.inputs["threshold"] <= 900
+    errors = alarms["Errors"]
+    assert errors.inputs["namespace"] == "AWS/Lambda"
+    assert errors.inputs["dimensions"] == {
+        "FunctionName": h.function(stack_run, h.DLQ_PROCESSOR).inputs["name"]
+    }
+    assert errors.inputs["threshold"] == 0
+    for alarm in alarms.values():
+        assert alarm.inputs["comparisonOperator"] == "GreaterThanThreshold"
+        assert alarm.inputs["treatMissingData"] == "notBreaching"

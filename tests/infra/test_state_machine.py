@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -52,6 +53,18 @@ def _is_failure_recorder(definition: dict[str, Any], state: dict[str, Any]) -> b
     """A task whose only way on is a Fail state: it records why the execution fails."""
     following = state.get("Next")
     return following is not None and _states(definition)[following]["Type"] == "Fail"
+
+
+def test_the_execution_times_out_as_configured(stack_run: ProgramRun, config: h.StackConfig) -> None:
+    definition = stack_run.state_machine_definition()
+    assert definition["TimeoutSeconds"] == config.integer("dofs:workflowTimeoutSeconds")
+
+
+def test_the_raw_request_body_is_dropped_after_validation(definition: dict[str, Any]) -> None:
+    validate = _states(definition)["ValidateOrder"]
+    assert validate["ResultPath"] == "$"
+    assert "request_body" not in json.dumps(validate["ResultSelector"])
+    assert validate["ResultSelector"]["order_id.$"] == "$.Payload.order_id"
 
 
 def test_start_and_every_transition_name_an_existing_state(definition: dict[str, Any]) -> None:
@@ -110,11 +123,18 @@ def test_dynamodb_task_retries_throttling(definition: dict[str, Any]) -> None:
         assert all(r["BackoffRate"] > 1 for r in state["Retry"]), name
 
 
-def test_every_task_but_the_failure_recorders_catches_everything_last(definition: dict[str, Any]) -> None:
-    recorders = {n for n, s in _tasks(definition).items() if _is_failure_recorder(definition, s)}
-    assert len(recorders) == 2
+def test_every_task_but_the_last_resort_recorder_catches_everything_last(definition: dict[str, Any]) -> None:
+    last_resort = {
+        catcher["Next"]
+        for state in _tasks(definition).values()
+        for catcher in state.get("Catch", [])
+        if catcher["ErrorEquals"] == ["States.ALL"]
+    }
+    assert len(last_resort) == 1
     for name, state in _tasks(definition).items():
-        if name in recorders:
+        if name in last_resort:
+            # Its own failure ends the execution; the EventBridge safety net records it.
+            assert "Catch" not in state, name
             continue
         catchers = state.get("Catch", [])
         assert catchers, name

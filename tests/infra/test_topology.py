@@ -40,11 +40,13 @@ def _expected_resource_counts() -> Counter[str]:
             h.LOG_GROUP: functions + 1,  # one per function, one for the state machine
             h.LAYER: 1,
             h.EVENT_SOURCE_MAPPING: 2,
-            h.PERMISSION: 1,
+            h.PERMISSION: 2,  # API Gateway → api_handler, EventBridge → order_storage
+            h.EVENT_RULE: 1,
+            h.EVENT_TARGET: 1,
             h.TABLE: 2,
             h.QUEUE: 2,
             h.REDRIVE_ALLOW_POLICY: 1,
-            h.METRIC_ALARM: 1,
+            h.METRIC_ALARM: 2,
             h.STATE_MACHINE: 1,
             h.REST_API: 1,
             h.API_RESOURCE: len(_api_gateway_paths()),

@@ -33,7 +33,13 @@ def test_api_handler_body_limit_comes_from_config(stack_run: ProgramRun, config:
 
 
 def test_validator_is_told_nothing_but_its_environment(stack_run: ProgramRun) -> None:
-    assert _variables(stack_run, h.VALIDATOR) == {env.ENVIRONMENT: stack_run.stack}
+    assert _variables(stack_run, h.VALIDATOR) == {env.ENVIRONMENT: stack_run.stack, "LOG_LEVEL": "INFO"}
+
+
+def test_every_function_logs_at_the_configured_level() -> None:
+    run = run_program("dev", {"dofs:logLevel": "WARNING"})
+    for component in h.FUNCTIONS:
+        assert _variables(run, component)["LOG_LEVEL"] == "WARNING", component
 
 
 @pytest.mark.parametrize("component", [h.ORDER_STORAGE, h.DLQ_PROCESSOR])
@@ -41,13 +47,6 @@ def test_recorders_of_failures_get_both_tables(stack_run: ProgramRun, component:
     variables = _variables(stack_run, component)
     assert variables[env.ORDERS_TABLE_NAME] == h.orders_table(stack_run).inputs["name"]
     assert variables[env.FAILED_ORDERS_TABLE_NAME] == h.failed_orders_table(stack_run).inputs["name"]
-
-
-def test_dlq_processor_knows_its_queue(stack_run: ProgramRun) -> None:
-    assert (
-        _variables(stack_run, h.DLQ_PROCESSOR)["ORDER_DLQ_ARN"]
-        == h.dead_letter_queue(stack_run).outputs["arn"]
-    )
 
 
 def test_fulfill_order_gets_the_orders_table_and_the_success_rate(

@@ -12,11 +12,14 @@ from pathlib import Path
 import pytest
 
 from components.packaging import (
+    HANDLER_MODULES,
     HANDLERS_DIR,
     LAYER_REQUIREMENTS,
+    PackagingError,
     build_handler_archive,
     build_layer,
     handler_sources,
+    layer_cache_key,
 )
 
 ELF_MACHINE_AARCH64 = 183
@@ -122,3 +125,32 @@ def test_layer_build_is_deterministic_and_cached(tmp_path: Path) -> None:
 
     assert fresh.sha256 == build_layer().sha256
     assert cached_copy.path == fresh.path
+
+
+def test_the_explicit_module_list_is_the_handler_package() -> None:
+    on_disk = sorted(p.name for p in HANDLERS_DIR.glob("*.py"))
+
+    assert sorted(HANDLER_MODULES) == on_disk, (
+        "add the new module to HANDLER_MODULES (or remove the stray file)"
+    )
+
+
+def test_a_missing_listed_module_is_a_packaging_error(handlers_copy: Path, tmp_path: Path) -> None:
+    (handlers_copy / "validator.py").unlink()
+
+    with pytest.raises(PackagingError, match=r"validator\.py"):
+        build_handler_archive(handlers_copy, tmp_path)
+
+
+def test_a_stray_module_does_not_ship(handlers_copy: Path, tmp_path: Path) -> None:
+    (handlers_copy / "scratch.py").write_text("SECRET = 'do not ship'\n")
+
+    names = zipfile.ZipFile(build_handler_archive(handlers_copy, tmp_path).path).namelist()
+
+    assert "handlers/scratch.py" not in names
+
+
+def test_no_partial_layer_is_left_where_the_cache_looks(tmp_path: Path) -> None:
+    build_layer(build_dir=tmp_path)
+
+    assert [p.name for p in tmp_path.iterdir()] == [f"layer-{layer_cache_key()}.zip"]

@@ -64,6 +64,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
             return {"arn": f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:role/{name}", "name": name}
         if typ == "aws:sfn/stateMachine:StateMachine":
             return {"arn": self._arn("states", f"stateMachine:{physical}")}
+        if typ == "aws:cloudwatch/eventRule:EventRule":
+            return {"arn": self._arn("events", f"rule/{physical}")}
         if typ == "aws:cloudwatch/logGroup:LogGroup":
             return {"arn": self._arn("logs", f"log-group:{physical}")}
         if typ == "aws:apigateway/restApi:RestApi":

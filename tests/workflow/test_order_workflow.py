@@ -92,6 +92,33 @@ def test_unexpected_step_error_ends_in_a_recorded_failure(
     assert pipeline.queued_messages() == []
 
 
+def test_a_rejection_that_cannot_be_recorded_still_ends_in_a_recorded_failure(pipeline: Pipeline) -> None:
+    pipeline.runtime.inject_failure("dofs-order-storage-dev", RuntimeError("table gone"))
+
+    accepted, execution = pipeline.run_order(load_fixture("invalid_order_missing_customer.json"))
+
+    assert execution["status"] == "FAILED"
+    assert execution["error"] == "OrderProcessingFailed"
+    order = pipeline.order(accepted["order_id"])
+    assert order["status"] == "FULFILLMENT_FAILED"
+    assert order["failure_stage"] == "workflow"
+
+
+def test_the_request_body_does_not_travel_past_validation(
+    pipeline: Pipeline, valid_order: dict[str, Any]
+) -> None:
+    accepted, _ = pipeline.run_order(valid_order)
+
+    entered = {
+        event["stateEnteredEventDetails"]["name"]: json.loads(event["stateEnteredEventDetails"]["input"])
+        for event in execution_history(accepted["execution_arn"])
+        if "stateEnteredEventDetails" in event
+    }
+    assert "request_body" in entered["ValidateOrder"]
+    assert "request_body" not in entered["StoreOrder"]
+    assert entered["StoreOrder"]["order_id"] == accepted["order_id"]
+
+
 def test_enqueue_failure_is_caught_and_recorded(pipeline: Pipeline, valid_order: dict[str, Any]) -> None:
     boto3.client("sqs").delete_queue(QueueUrl=pipeline.run.outputs["order_queue_url"])
 

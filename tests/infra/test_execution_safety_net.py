@@ -1,0 +1,75 @@
+"""Executions that end badly outside any Catch still reach order_storage (STANDARD only)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from pydantic import TypeAdapter
+
+from components.order_workflow import FAILURE_EVENT_TEMPLATE
+from handlers.models import RecordWorkflowFailure, StorageRequest
+from tests.infra import helpers as h
+from tests.support.pulumi_program import ProgramRun, RecordedResource, run_program
+
+
+def _rule(run: ProgramRun) -> RecordedResource:
+    return h.only(run, h.EVENT_RULE)
+
+
+def test_the_rule_matches_this_state_machines_bad_endings(stack_run: ProgramRun) -> None:
+    pattern = json.loads(_rule(stack_run).inputs["eventPattern"])
+
+    assert pattern["source"] == ["aws.states"]
+    assert pattern["detail-type"] == ["Step Functions Execution Status Change"]
+    assert pattern["detail"]["stateMachineArn"] == [h.state_machine(stack_run).outputs["arn"]]
+    assert sorted(pattern["detail"]["status"]) == ["ABORTED", "FAILED", "TIMED_OUT"]
+
+
+def test_the_target_is_order_storage_with_a_record_workflow_failure_event(stack_run: ProgramRun) -> None:
+    target = h.only(stack_run, h.EVENT_TARGET)
+    storage = h.function(stack_run, h.ORDER_STORAGE)
+
+    assert target.inputs["arn"] == storage.outputs["arn"]
+    transformer = target.inputs["inputTransformer"]
+    assert transformer["inputPaths"]["order_id"] == "$.detail.name"  # executions are named after orders
+    assert transformer["inputPaths"]["status"] == "$.detail.status"
+
+
+def _fill_like_eventbridge(template: str, values: dict[str, str]) -> str:
+    """Inside a JSON string a placeholder becomes the bare value; outside, a JSON string."""
+    placeholder = re.compile(r"<(\w+)>")
+    parts = re.split(r'("(?:[^"\\]|\\.)*")', template)
+    return "".join(
+        placeholder.sub(lambda m: values[m.group(1)], part)
+        if part.startswith('"')
+        else placeholder.sub(lambda m: json.dumps(values[m.group(1)]), part)
+        for part in parts
+    )
+
+
+def test_the_transformed_event_is_a_valid_storage_request() -> None:
+    values = {"order_id": "ord-1", "status": "TIMED_OUT", "execution_arn": "arn:exec"}
+
+    event = json.loads(_fill_like_eventbridge(FAILURE_EVENT_TEMPLATE, values))
+    request = TypeAdapter(StorageRequest).validate_python(event)
+
+    assert isinstance(request, RecordWorkflowFailure)
+    assert (request.order_id, request.error) == ("ord-1", "TIMED_OUT")
+    assert "arn:exec" in request.cause
+
+
+def test_only_this_rule_may_invoke_order_storage(stack_run: ProgramRun) -> None:
+    (permission,) = [
+        p for p in stack_run.of_type(h.PERMISSION) if p.inputs["principal"] == "events.amazonaws.com"
+    ]
+
+    assert permission.inputs["function"] == h.function(stack_run, h.ORDER_STORAGE).inputs["name"]
+    assert permission.inputs["sourceArn"] == _rule(stack_run).outputs["arn"]
+
+
+def test_express_workflows_have_no_rule_because_they_emit_no_status_events() -> None:
+    run = run_program("dev", {"dofs:workflowType": "EXPRESS"})
+
+    assert run.of_type(h.EVENT_RULE) == []
+    assert run.of_type(h.EVENT_TARGET) == []
