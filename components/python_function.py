@@ -11,6 +11,7 @@ import pulumi_aws as aws
 from components.config import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, StackSettings
 from components.iam import XRAY_WRITE, PolicyStatement, allow, assume_role_policy, policy_document
 from components.packaging import BuiltArchive
+from handlers import settings as env
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ class PythonFunction(pulumi.ComponentResource):
             environment={
                 "variables": {
                     "ENVIRONMENT": settings.environment,
-                    "LOG_LEVEL": settings.log_level,
+                    env.LOG_LEVEL: settings.log_level,
                     **args.environment,
                 }
             },

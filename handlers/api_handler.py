@@ -18,6 +18,8 @@ from handlers.errors import (
     ConfigurationError,
     IdempotencyConflictError,
     OrderNotFoundError,
+    OrderTooLargeError,
+    StorageError,
     TransientStorageError,
     WorkflowStartError,
 )
@@ -149,10 +151,28 @@ def _intake_service() -> OrderIntakeService:
     return OrderIntakeService(orders, starter)
 
 
-def _dispatch(event: dict[str, Any]) -> dict[str, Any]:
-    request = parse_event(event)
+def _dispatch(request: ApiRequest) -> dict[str, Any]:
     route, params = _match_route(request)
     return OPERATIONS[route.operation](request, params)
+
+
+def _workflow_unavailable(exc: WorkflowStartError, keyed: bool) -> ApiError:
+    if not exc.recorded:
+        # The record was discarded: nothing was accepted, and there is no order to name.
+        return ApiError(
+            503,
+            "workflow_unavailable",
+            "the order was not accepted because its processing could not start; retry later",
+            headers=RETRY_AFTER,
+        )
+    return ApiError(
+        503,
+        "workflow_unavailable",
+        "the order was recorded but its processing could not start; "
+        + ("retry with the same Idempotency-Key to complete it" if keyed else "retry later"),
+        headers=RETRY_AFTER,
+        order_id=exc.order_id,
+    )
 
 
 def _error_response(exc: Exception, keyed: bool) -> dict[str, Any]:
@@ -162,33 +182,44 @@ def _error_response(exc: Exception, keyed: bool) -> dict[str, Any]:
         return ApiError(404, "order_not_found", str(exc), order_id=exc.order_id).to_response()
     if isinstance(exc, IdempotencyConflictError):
         return ApiError(409, "idempotency_key_reused", str(exc)).to_response()
+    if isinstance(exc, OrderTooLargeError):
+        return ApiError(413, "body_too_large", str(exc)).to_response()
     if isinstance(exc, WorkflowStartError):
-        return ApiError(
-            503,
-            "workflow_unavailable",
-            "the order was recorded but its processing could not start; "
-            + ("retry with the same Idempotency-Key to complete it" if keyed else "retry later"),
-            headers=RETRY_AFTER,
-            order_id=exc.order_id,
-        ).to_response()
+        return _workflow_unavailable(exc, keyed).to_response()
     if isinstance(exc, TransientStorageError):
         return ApiError(503, "storage_unavailable", "order storage is busy; retry", RETRY_AFTER).to_response()
     if isinstance(exc, ConfigurationError):
         logger.error("misconfigured function", exc_info=exc)
+    elif isinstance(exc, StorageError):
+        logger.error("storage request failed", exc_info=exc)
     else:
         logger.exception("unhandled error", exc_info=exc)
     return ApiError(500, "internal_error", "the request could not be processed").to_response()
 
 
+def _order_id_of(exc: Exception) -> str | None:
+    """The order a refused request was about, when the error names one."""
+    if isinstance(exc, OrderNotFoundError | IdempotencyConflictError | WorkflowStartError):
+        return exc.order_id or None
+    return None
+
+
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    request: ApiRequest | None = None
+    order_id: str | None = None
     try:
-        response = _dispatch(event)
+        request = parse_event(event)
+        response = _dispatch(request)
     except Exception as exc:
-        keyed = any(k.lower() == IDEMPOTENCY_HEADER for k in (event.get("headers") or {}))
+        keyed = request is not None and request.header(IDEMPOTENCY_HEADER) is not None
         response = _error_response(exc, keyed)
+        order_id = _order_id_of(exc)
     if response["statusCode"] >= 400:
-        logger.info(
-            "request refused",
-            extra={"status": response["statusCode"], "path": event.get("path")},
-        )
+        fields: dict[str, Any] = {
+            "status": response["statusCode"],
+            "path": request.path if request is not None else None,
+        }
+        if order_id is not None:
+            fields["order_id"] = order_id
+        logger.info("request refused", extra=fields)
     return response

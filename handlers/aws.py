@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from handlers.errors import DofsError, TransientStorageError
+from handlers.errors import ConfigurationError, DofsError, StorageError, TransientStorageError
 
 _clients: dict[str, Any] = {}
 _lock = threading.Lock()
@@ -51,8 +51,23 @@ THROTTLING_ERROR_CODES = frozenset(
 )
 
 
+# The table is missing or the function may not use it: retrying cannot help, a deploy can.
+CONFIGURATION_ERROR_CODES = frozenset(
+    {
+        "ResourceNotFoundException",
+        "AccessDeniedException",
+        "UnrecognizedClientException",
+    }
+)
+
+
 def error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def http_status(exc: ClientError) -> int:
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    return status if isinstance(status, int) else 0
 
 
 def is_conditional_check_failure(exc: ClientError) -> bool:
@@ -60,7 +75,19 @@ def is_conditional_check_failure(exc: ClientError) -> bool:
 
 
 def translate_storage_error(exc: ClientError | BotoCoreError) -> DofsError:
-    """Map a DynamoDB error onto DOFS's own exceptions (callers ``raise ... from exc``)."""
-    if isinstance(exc, BotoCoreError) or error_code(exc) in THROTTLING_ERROR_CODES:
+    """Map a DynamoDB error onto DOFS's own exceptions by its code (callers ``raise ... from exc``).
+
+    Throttling, 5xx answers and connection failures are transient; a missing table or
+    refused credentials is a configuration error; anything else is a ``StorageError``.
+    """
+    if isinstance(exc, BotoCoreError):
         return TransientStorageError(str(exc))
-    return DofsError(f"DynamoDB request failed: {exc}")
+    code = error_code(exc)
+    if code in THROTTLING_ERROR_CODES or http_status(exc) >= 500:
+        return TransientStorageError(str(exc))
+    if code in CONFIGURATION_ERROR_CODES:
+        return ConfigurationError(
+            f"DynamoDB refused the request with {code}: the function's table name or "
+            f"permissions are wrong ({exc})"
+        )
+    return StorageError(f"DynamoDB request failed with {code or 'no error code'}: {exc}")

@@ -8,7 +8,12 @@ class DofsError(Exception):
 
 
 class ConfigurationError(DofsError):
-    """A required environment variable is missing or malformed."""
+    """The function is misconfigured: a missing or malformed environment variable, or AWS
+    refusing the function's table name or credentials."""
+
+
+class StorageError(DofsError):
+    """DynamoDB refused a request for a reason that neither a retry nor configuration explains."""
 
 
 class OrderNotFoundError(DofsError):
@@ -19,6 +24,22 @@ class OrderNotFoundError(DofsError):
 
 class IdempotencyConflictError(DofsError):
     """The Idempotency-Key was used before with a different request body."""
+
+    def __init__(self, message: str, order_id: str) -> None:
+        super().__init__(message)
+        self.order_id = order_id
+
+
+class OrderTooLargeError(DofsError):
+    """The order would not fit in a Step Functions execution input once JSON-escaped."""
+
+    def __init__(self, input_bytes: int, limit_bytes: int) -> None:
+        super().__init__(
+            f"the order is too large to process: as workflow input, where JSON escaping counts, "
+            f"it takes {input_bytes} bytes and at most {limit_bytes} fit"
+        )
+        self.input_bytes = input_bytes
+        self.limit_bytes = limit_bytes
 
 
 class OrderStateConflictError(DofsError):
@@ -33,11 +54,24 @@ class TransientStorageError(DofsError):
 
 
 class WorkflowStartError(DofsError):
-    """Step Functions did not start the order's execution."""
+    """Step Functions did not start the order's execution.
 
-    def __init__(self, message: str, order_id: str = "") -> None:
+    ``may_have_started`` is True when the request's fate is unknown (the connection broke
+    after it was sent); ``recorded`` is False once the order's record has been discarded.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        order_id: str = "",
+        *,
+        may_have_started: bool = False,
+        recorded: bool = True,
+    ) -> None:
         super().__init__(message)
         self.order_id = order_id
+        self.may_have_started = may_have_started
+        self.recorded = recorded
 
 
 class PoisonMessageError(DofsError):

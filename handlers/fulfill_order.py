@@ -47,9 +47,12 @@ class FulfillmentService:
         if status is not OrderStatus.PENDING_FULFILLMENT:
             raise FulfillmentAttemptError(f"order {order_id} is {status}, not yet pending fulfillment")
         if not self._attempt_succeeds():
+            # Not counted when the order stopped pending meanwhile (a racing delivery
+            # fulfilled it); the redelivery then finds it terminal and acknowledges it.
             self.orders.record_fulfillment_attempt(order_id, SIMULATED_FAILURE)
             raise FulfillmentAttemptError(SIMULATED_FAILURE)
-        self.orders.record_fulfillment_attempt(order_id, None)
+        # One conditional write moves the order and counts the attempt; a delivery that
+        # lost the race to another writer changes nothing.
         if self.orders.mark_fulfilled(order_id):
             return FulfillmentOutcome.FULFILLED
         return FulfillmentOutcome.ALREADY_TERMINAL
@@ -82,6 +85,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str
             "order fulfillment processed",
             extra={
                 "order_id": message.order_id,
+                "message_id": record.message_id,
                 "outcome": outcome.value,
                 "receive_count": record.receive_count,
             },

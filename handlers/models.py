@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 
 class OrderStatus(StrEnum):
@@ -30,6 +30,20 @@ class FailureStage(StrEnum):
 
 NonBlank = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
 
+CENT = Decimal("0.01")
+
+
+def to_cents(amount: Decimal) -> Decimal:
+    """``amount`` with exactly two decimal places: ``1E+2`` is ``100.00``, ``-0.00`` is ``0.00``."""
+    try:
+        cents = amount.quantize(CENT)
+    except InvalidOperation:
+        raise ValueError("amount has too many digits to be written in cents") from None
+    return cents.copy_abs() if cents.is_zero() else cents
+
+
+Money = Annotated[Decimal, Field(ge=0, decimal_places=2), AfterValidator(to_cents)]
+
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -38,7 +52,7 @@ class _Frozen(BaseModel):
 class OrderItem(_Frozen):
     product_id: NonBlank
     quantity: int = Field(gt=0)
-    price: Decimal = Field(ge=0, decimal_places=2)
+    price: Money
 
     @property
     def line_total(self) -> Decimal:
@@ -58,7 +72,7 @@ class Order(_Frozen):
 
     customer_id: NonBlank
     items: tuple[OrderItem, ...] = Field(min_length=1)
-    total_amount: Decimal = Field(ge=0, decimal_places=2)
+    total_amount: Money
     shipping_address: ShippingAddress
 
 

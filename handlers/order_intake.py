@@ -3,8 +3,9 @@
 The order is written as RECEIVED before its execution starts, so an order the API
 answered for is never lost; if Step Functions refuses, the client gets a 503 and a
 retry with the same ``Idempotency-Key`` finds the record and starts the execution.
-The execution is named after the order id, so two starts of one order cannot create
-two executions of a STANDARD workflow.
+Without a key nothing can complete the record, so it is discarded again (the client
+was told the order was not accepted). The execution is named after the order id, so
+two starts of one order cannot create two executions of a STANDARD workflow.
 """
 
 from __future__ import annotations
@@ -12,12 +13,18 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, EndpointConnectionError
 
 from handlers.aws import error_code
-from handlers.errors import IdempotencyConflictError, OrderNotFoundError, WorkflowStartError
+from handlers.errors import (
+    IdempotencyConflictError,
+    OrderNotFoundError,
+    OrderTooLargeError,
+    WorkflowStartError,
+)
 from handlers.models import OrderStatus, WorkflowInput, dump_json
 from handlers.observability import get_logger
 from handlers.repository import OrderRepository
@@ -26,6 +33,12 @@ logger = get_logger("api_handler")
 
 # Fixed namespace: the same Idempotency-Key always names the same order.
 IDEMPOTENCY_NAMESPACE = uuid.UUID("5f0e8a8c-3d5b-4c8e-9a57-3f1f5f1d0b6e")
+
+# Step Functions takes at most 256 KiB of execution input (UTF-8); 1 KiB stays spare.
+MAX_WORKFLOW_INPUT_BYTES = 256 * 1024 - 1024
+
+# Failures before the request left this process: the execution certainly did not start.
+_NOT_SENT_ERRORS = (EndpointConnectionError, ConnectTimeoutError)
 
 
 def order_id_for(idempotency_key: str | None) -> str:
@@ -70,20 +83,32 @@ class WorkflowStarter:
         return f"{prefix}:execution:{name}:{order_id}"
 
     def start(self, order_id: str, request_body: str) -> str:
-        workflow_input = WorkflowInput(order_id=order_id, request_body=request_body)
         try:
             response = self.client.start_execution(
                 stateMachineArn=self.state_machine_arn,
                 name=order_id,
-                input=workflow_input.model_dump_json(),
+                input=workflow_input_json(order_id, request_body),
             )
         except ClientError as exc:
             if error_code(exc) == "ExecutionAlreadyExists":
                 return self.execution_arn(order_id)
             raise WorkflowStartError(f"StartExecution failed: {error_code(exc)}") from exc
         except BotoCoreError as exc:
-            raise WorkflowStartError(f"StartExecution failed: {exc}") from exc
+            raise WorkflowStartError(
+                f"StartExecution failed: {exc}", may_have_started=not isinstance(exc, _NOT_SENT_ERRORS)
+            ) from exc
         return str(response["executionArn"])
+
+
+def workflow_input_json(order_id: str, request_body: str) -> str:
+    """The execution input: the body travels as the client sent it, JSON-escaped into a string."""
+    return WorkflowInput(order_id=order_id, request_body=request_body).model_dump_json()
+
+
+def check_workflow_input_size(order_id: str, request_body: str) -> None:
+    size = len(workflow_input_json(order_id, request_body).encode("utf-8"))
+    if size > MAX_WORKFLOW_INPUT_BYTES:
+        raise OrderTooLargeError(size, MAX_WORKFLOW_INPUT_BYTES)
 
 
 class OrderIntakeService:
@@ -93,15 +118,17 @@ class OrderIntakeService:
 
     def accept(self, order: dict[str, Any], raw_body: str, idempotency_key: str | None) -> AcceptedOrder:
         order_id = order_id_for(idempotency_key)
+        check_workflow_input_size(order_id, raw_body)
         body_hash = fingerprint(order)
         status = OrderStatus.RECEIVED
-        if not self.orders.create_received(order_id, raw_body, body_hash, idempotency_key):
+        created = self.orders.create_received(order_id, raw_body, body_hash, idempotency_key)
+        if not created:
             existing = self.orders.get(order_id)
             if existing is None:
                 raise OrderNotFoundError(order_id)
             if existing.get("request_sha256") != body_hash:
                 raise IdempotencyConflictError(
-                    "this Idempotency-Key was already used with a different request body"
+                    "this Idempotency-Key was already used with a different request body", order_id
                 )
             status = OrderStatus(existing["status"])
             if existing.get("execution_arn"):
@@ -110,9 +137,28 @@ class OrderIntakeService:
         try:
             execution_arn = self.workflow.start(order_id, raw_body)
         except WorkflowStartError as exc:
-            raise WorkflowStartError(str(exc), order_id=order_id) from exc
+            # With a key, the record stays so that a retry completes it. Without one, no
+            # retry can reach it: discard it, unless the execution may be running after all.
+            discard = created and idempotency_key is None and not exc.may_have_started
+            recorded = not (discard and self._discard_unstarted(order_id))
+            raise WorkflowStartError(
+                str(exc), order_id=order_id, may_have_started=exc.may_have_started, recorded=recorded
+            ) from exc
         self._record_execution(order_id, execution_arn)
         return AcceptedOrder(order_id, status, execution_arn)
+
+    def _discard_unstarted(self, order_id: str) -> bool:
+        """Delete the record of an order refused with a 503; a failure is logged, never raised."""
+        try:
+            discarded = self.orders.discard_unstarted(order_id)
+        except Exception:
+            logger.error("unstarted order not discarded", extra={"order_id": order_id}, exc_info=True)
+            return False
+        if discarded:
+            logger.info("unstarted order discarded", extra={"order_id": order_id})
+        else:
+            logger.warning("unstarted order had moved on; kept", extra={"order_id": order_id})
+        return discarded
 
     def _record_execution(self, order_id: str, execution_arn: str) -> None:
         # The execution runs whether or not this write lands; its ARN is derivable
@@ -130,7 +176,11 @@ class OrderIntakeService:
 
 
 def _money(value: Any) -> str | None:
-    return None if value is None else str(value)
+    """Money read back from DynamoDB (which drops trailing zeros) written with two decimals."""
+    if value is None:
+        return None
+    amount = Decimal(str(value))
+    return f"{amount.copy_abs() if amount.is_zero() else amount:.2f}"
 
 
 def public_view(item: dict[str, Any]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ already moved the order on; it never moves an order backwards.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -81,6 +81,26 @@ class OrderRepository(_KeyedTable):
             condition="attribute_exists(order_id)",
         )
 
+    def discard_unstarted(self, order_id: str) -> bool:
+        """Delete a RECEIVED order whose execution never started; False when it had moved on or is gone.
+
+        For an order the client was refused: its record would otherwise stay RECEIVED forever.
+        """
+        try:
+            self.table.delete_item(
+                Key={"order_id": order_id},
+                ConditionExpression="#status = :received AND attribute_not_exists(execution_arn)",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":received": OrderStatus.RECEIVED.value},
+            )
+        except ClientError as exc:
+            if is_conditional_check_failure(exc):
+                return False
+            raise translate_storage_error(exc) from exc
+        except BotoCoreError as exc:
+            raise translate_storage_error(exc) from exc
+        return True
+
     def store_validated(self, order_id: str, order: Order) -> bool:
         """RECEIVED → VALIDATED with the typed order; False if it had moved on already."""
         fields = order.model_dump(mode="python")
@@ -112,11 +132,16 @@ class OrderRepository(_KeyedTable):
         )
 
     def mark_fulfilled(self, order_id: str) -> bool:
+        """PENDING_FULFILLMENT → FULFILLED, counting the successful attempt in the same write.
+
+        One conditional write: a duplicate delivery that lost the race changes nothing.
+        """
         return self._transition(
             order_id,
             OrderStatus.FULFILLED,
             allowed_from=(OrderStatus.PENDING_FULFILLMENT,),
             extra={"fulfilled_at": utc_now()},
+            increments={"fulfillment_attempts": 1},
         )
 
     def mark_fulfillment_failed(self, order_id: str, stage: FailureStage, reasons: Sequence[str]) -> bool:
@@ -136,13 +161,24 @@ class OrderRepository(_KeyedTable):
             },
         )
 
-    def record_fulfillment_attempt(self, order_id: str, error: str | None) -> None:
-        expression = "ADD fulfillment_attempts :one SET updated_at = :now"
-        values: dict[str, Any] = {":one": 1, ":now": utc_now()}
-        if error is not None:
-            expression += ", last_fulfillment_error = :error"
-            values[":error"] = error
-        self._update(order_id, expression, values, condition="attribute_exists(order_id)")
+    def record_fulfillment_attempt(self, order_id: str, error: str) -> bool:
+        """Count a failed attempt of a PENDING_FULFILLMENT order; False when it is not pending (any more)."""
+        try:
+            self._update(
+                order_id,
+                "ADD fulfillment_attempts :one SET updated_at = :now, last_fulfillment_error = :error",
+                {
+                    ":one": 1,
+                    ":now": utc_now(),
+                    ":error": error,
+                    ":pending": OrderStatus.PENDING_FULFILLMENT.value,
+                },
+                condition="#status = :pending",
+                names={"#status": "status"},
+            )
+        except _ConditionFailedError:
+            return False
+        return True
 
     def _transition(
         self,
@@ -150,9 +186,14 @@ class OrderRepository(_KeyedTable):
         to_status: OrderStatus,
         allowed_from: Iterable[OrderStatus],
         extra: dict[str, Any],
+        *,
         allow_missing: bool = False,
+        increments: Mapping[str, int] | None = None,
     ) -> bool:
-        """Conditionally move the order to ``to_status``; False when the condition failed."""
+        """Conditionally move the order to ``to_status``; False when the condition failed.
+
+        ``extra`` fields are set and ``increments`` added to, in the same write.
+        """
         names = {"#status": "status"}
         values: dict[str, Any] = {":to": to_status.value, ":now": utc_now()}
         assignments = ["#status = :to", "updated_at = :now"]
@@ -160,6 +201,14 @@ class OrderRepository(_KeyedTable):
             names[f"#f{index}"] = field
             values[f":f{index}"] = value
             assignments.append(f"#f{index} = :f{index}")
+        expression = "SET " + ", ".join(assignments)
+        additions = []
+        for index, (field, amount) in enumerate(sorted((increments or {}).items())):
+            names[f"#i{index}"] = field
+            values[f":i{index}"] = amount
+            additions.append(f"#i{index} :i{index}")
+        if additions:
+            expression += " ADD " + ", ".join(additions)
         allowed = []
         for index, status in enumerate(allowed_from):
             values[f":from{index}"] = status.value
@@ -170,7 +219,7 @@ class OrderRepository(_KeyedTable):
         try:
             self._update(
                 order_id,
-                "SET " + ", ".join(assignments),
+                expression,
                 values,
                 condition=condition,
                 names=names,

@@ -39,6 +39,20 @@ def parse_fulfillment_message(record: SqsRecord) -> FulfillmentMessage:
         raise PoisonMessageError(f"message {record.message_id} is not a fulfillment message") from exc
 
 
+def order_id_in(body: str) -> str | None:
+    """The ``order_id`` of a JSON-object body, for logs; None for anything else. Never raises."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    order_id = data.get("order_id")
+    if not isinstance(order_id, str) or not order_id.strip():
+        return None
+    return order_id.strip()
+
+
 def process_batch(
     event: dict[str, Any],
     handle_record: Callable[[SqsRecord], None],
@@ -54,13 +68,17 @@ def process_batch(
         try:
             handle_record(record)
         except Exception as exc:
+            fields: dict[str, Any] = {
+                "message_id": record.message_id,
+                "receive_count": record.receive_count,
+                "error": f"{type(exc).__name__}: {exc}",
+            }
+            order_id = order_id_in(record.body)
+            if order_id is not None:
+                fields["order_id"] = order_id
             logger.warning(
                 "message not processed",
-                extra={
-                    "message_id": record.message_id,
-                    "receive_count": record.receive_count,
-                    "error": f"{type(exc).__name__}: {exc}",
-                },
+                extra=fields,
                 exc_info=not isinstance(exc, PoisonMessageError),
             )
             failures.append({"itemIdentifier": record.message_id})

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from handlers.models import (
+    CENT,
     Order,
     ValidationOutcome,
     WorkflowInput,
@@ -26,7 +27,6 @@ ADDRESS_FIELDS = ("street", "city", "state", "zip")
 OPTIONAL_ADDRESS_FIELDS = ("country",)
 MAX_ITEMS = 100
 MAX_TEXT_LENGTH = 256
-CENT = Decimal("0.01")
 # Bounds keep every sum exact within Decimal's default 28 significant digits:
 # 100 items x 100,000 units x 999,999,999,999.99 has 21 digits.
 MAX_MONEY = Decimal("999999999999.99")

@@ -165,6 +165,9 @@ class FailingTable:
     def update_item(self, **kwargs: Any) -> Any:
         return self._fail("update_item")
 
+    def delete_item(self, **kwargs: Any) -> Any:
+        return self._fail("delete_item")
+
 
 class FailingResource:
     """Stands in for ``boto3.resource("dynamodb")``: every table it hands out fails."""
@@ -174,3 +177,44 @@ class FailingResource:
 
     def Table(self, name: str) -> FailingTable:  # noqa: N802 - boto3's spelling
         return FailingTable(self.error)
+
+
+class PartlyFailingResource:
+    """Real (moto) tables whose listed operations fail with ``error``; the others work."""
+
+    def __init__(self, dynamodb: Any, error: Exception, operations: frozenset[str]) -> None:
+        self.dynamodb = dynamodb
+        self.error = error
+        self.operations = operations
+
+    def Table(self, name: str) -> Any:  # noqa: N802 - boto3's spelling
+        return _PartlyFailingTable(self.dynamodb.Table(name), self.error, self.operations)
+
+
+class _PartlyFailingTable:
+    def __init__(self, table: Any, error: Exception, operations: frozenset[str]) -> None:
+        self._table = table
+        self._error = error
+        self._operations = operations
+
+    def __getattr__(self, operation: str) -> Any:
+        if operation in self._operations:
+
+            def fail(**kwargs: Any) -> Any:
+                raise self._error
+
+            return fail
+        return getattr(self._table, operation)
+
+
+def log_lines(out: str) -> list[dict[str, Any]]:
+    """Every line a handler wrote to stdout, each of which must be one JSON object."""
+    lines = [line for line in out.splitlines() if line.strip()]
+    entries = [json.loads(line) for line in lines]
+    assert all(isinstance(entry, dict) for entry in entries), entries
+    return entries
+
+
+def logged(out: str, message: str) -> list[dict[str, Any]]:
+    """The JSON log entries with this ``message``."""
+    return [entry for entry in log_lines(out) if entry["message"] == message]

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import EndpointConnectionError
+from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 
 from handlers import api_handler, aws, order_storage, validator
-from handlers.errors import TransientStorageError
+from handlers.errors import DofsError, OrderTooLargeError, TransientStorageError
+from handlers.http import ApiError, parse_event
 from handlers.models import parse_json_decimal
 from handlers.order_intake import OrderIntakeService, WorkflowStarter
 from handlers.repository import OrderRepository
@@ -18,13 +20,16 @@ from tests.unit.conftest import Tables
 from tests.unit.support import (
     ORDERS_TABLE,
     FailingResource,
+    PartlyFailingResource,
     api_event,
     client_error,
     fixture_data,
     fixture_text,
     get_item,
+    logged,
     response_json,
     scan_all,
+    seed_order,
 )
 
 DOMAIN = fixture_data("api_post_order_event.json")["requestContext"]["domainName"]
@@ -446,22 +451,106 @@ def test_a_workflow_that_cannot_start_is_a_503_and_a_keyed_retry_completes_the_o
     assert item["execution_arn"] == retried["execution_arn"] == execution["executionArn"]
 
 
-class UnreachableStepFunctions:
+class FailingStepFunctions:
+    """A Step Functions client whose StartExecution fails with ``error``."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
     def start_execution(self, **kwargs: Any) -> Any:
-        raise EndpointConnectionError(endpoint_url="https://states.ap-south-1.amazonaws.com")
+        raise self.error
 
 
-def test_an_unreachable_step_functions_is_a_503_naming_the_order(
+UNREACHABLE = EndpointConnectionError(endpoint_url="https://states.ap-south-1.amazonaws.com")
+READ_TIMEOUT = ReadTimeoutError(endpoint_url="https://states.ap-south-1.amazonaws.com")
+
+
+DELETE_ONLY = frozenset({"delete_item"})
+
+
+def _use_missing_state_machine(state_machine_arn: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STEP_FUNCTION_ARN", state_machine_arn.rsplit(":", 1)[0] + ":dofs-no-such-machine")
+
+
+def test_an_unkeyed_order_whose_workflow_cannot_start_is_a_503_and_leaves_no_record(
+    api: Tables, state_machine_arn: str, valid_order_text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _use_missing_state_machine(state_machine_arn, monkeypatch)
+
+    failed = post(valid_order_text)
+
+    body = assert_error(failed, 503, "workflow_unavailable")
+    assert failed["headers"]["Retry-After"]
+    assert "not accepted" in body["message"]
+    assert "Idempotency-Key" not in body["message"], "an unkeyed client cannot retry with a key"
+    assert "order_id" not in body, "no order exists to look up"
+    assert scan_all(api.orders) == []
+    assert executions(state_machine_arn) == []
+
+
+def test_an_unreachable_step_functions_leaves_no_unkeyed_record(
     api: Tables, valid_order_text: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(aws, "stepfunctions_client", UnreachableStepFunctions)
+    monkeypatch.setattr(aws, "stepfunctions_client", lambda: FailingStepFunctions(UNREACHABLE))
+
+    assert_error(post(valid_order_text), 503, "workflow_unavailable")
+
+    assert scan_all(api.orders) == []
+
+
+def test_a_retry_after_an_unkeyed_503_creates_a_fresh_order(
+    api: Tables, state_machine_arn: str, valid_order_text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _use_missing_state_machine(state_machine_arn, monkeypatch)
+    assert_error(post(valid_order_text), 503, "workflow_unavailable")
+    monkeypatch.setenv("STEP_FUNCTION_ARN", state_machine_arn)
+
+    body = accepted(post(valid_order_text))
+
+    (item,) = scan_all(api.orders)
+    assert item["order_id"] == body["order_id"]
+    assert item["status"] == "RECEIVED"
+    assert item["request_body"] == valid_order_text
+    assert item["execution_arn"] == body["execution_arn"]
+    (execution,) = executions(state_machine_arn)
+    assert execution["name"] == body["order_id"]
+
+
+def test_a_start_that_may_have_happened_keeps_the_unkeyed_record_and_names_it(
+    api: Tables, valid_order_text: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The connection broke after the request was sent: the execution may be running and
+    # will write to this record, so it must not be deleted.
+    monkeypatch.setattr(aws, "stepfunctions_client", lambda: FailingStepFunctions(READ_TIMEOUT))
 
     body = assert_error(post(valid_order_text), 503, "workflow_unavailable")
 
-    assert "Idempotency-Key" not in body["message"], "an unkeyed client cannot retry with a key"
+    assert "recorded" in body["message"]
     item = get_item(api.orders, body["order_id"])
     assert item is not None
     assert item["status"] == "RECEIVED"
+    assert logged(capsys.readouterr().out, "unstarted order discarded") == []
+
+
+def test_a_failed_discard_is_logged_and_still_answered_with_a_503(
+    api: Tables, valid_order_text: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(aws, "stepfunctions_client", lambda: FailingStepFunctions(UNREACHABLE))
+    monkeypatch.setattr(
+        aws,
+        "dynamodb_resource",
+        lambda: PartlyFailingResource(api.dynamodb, client_error("ThrottlingException"), DELETE_ONLY),
+    )
+
+    body = assert_error(post(valid_order_text), 503, "workflow_unavailable")
+
+    (item,) = scan_all(api.orders)
+    assert item["status"] == "RECEIVED"
+    assert body["order_id"] == item["order_id"], "the record stayed, so the answer names it"
+    (entry,) = logged(capsys.readouterr().out, "unstarted order not discarded")
+    assert entry["level"] == "ERROR"
+    assert entry["order_id"] == item["order_id"]
+    assert "ThrottlingException" in entry["exception"]
 
 
 def test_starting_an_existing_execution_returns_its_arn(api: Tables, state_machine_arn: str) -> None:
@@ -530,4 +619,251 @@ def test_the_intake_service_translates_throttling_into_a_transient_error(
     with pytest.raises(TransientStorageError):
         service.accept({"customer_id": "c"}, '{"customer_id": "c"}', "key-1")
 
+    assert executions(state_machine_arn) == []
+
+
+# --- the workflow input limit ---------------------------------------------------------------
+
+STEP_FUNCTIONS_INPUT_LIMIT = 256 * 1024 - 1024  # 256 KiB, less 1 KiB of headroom
+UUID_LENGTH = 36
+
+
+def _workflow_input_bytes(body: str) -> int:
+    """What StartExecution receives for ``body``, measured independently of the handler."""
+    text = json.dumps(
+        {"order_id": "0" * UUID_LENGTH, "request_body": body}, separators=(",", ":"), ensure_ascii=False
+    )
+    return len(text.encode("utf-8"))
+
+
+def _body_with_workflow_input_of(size: int) -> str:
+    """Valid JSON padded with newlines (escaped to two bytes each) and a space, to ``size`` exactly."""
+    body = '{"pad": 1}'
+    missing = size - _workflow_input_bytes(body)
+    body += "\n" * (missing // 2) + " " * (missing % 2)
+    assert _workflow_input_bytes(body) == size
+    return body
+
+
+def test_an_order_whose_workflow_input_would_exceed_the_limit_is_a_413_and_stores_nothing(
+    api: Tables, state_machine_arn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MAX_ORDER_BODY_BYTES", "200000")
+    # Each \" is 2 bytes as sent and 4 once the body is escaped into the workflow input.
+    body = '{"pad": "' + '\\"' * 70_000 + '"}'
+    assert len(body.encode("utf-8")) < 200_000
+    assert _workflow_input_bytes(body) > STEP_FUNCTIONS_INPUT_LIMIT
+
+    response = post(body, key="too-big")
+
+    error = assert_error(response, 413, "body_too_large")
+    assert "too large to process" in error["message"]
+    assert "escaping" in error["message"]
+    assert scan_all(api.orders) == []
+    assert executions(state_machine_arn) == []
+
+
+def test_the_workflow_input_limit_is_exact(
+    api: Tables, state_machine_arn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MAX_ORDER_BODY_BYTES", "300000")
+    at_limit = _body_with_workflow_input_of(STEP_FUNCTIONS_INPUT_LIMIT)
+
+    assert_error(post(at_limit + " "), 413, "body_too_large")
+    assert scan_all(api.orders) == []
+    created = accepted(post(at_limit))
+
+    started = boto3.client("stepfunctions").describe_execution(executionArn=created["execution_arn"])
+    assert len(started["input"].encode("utf-8")) == STEP_FUNCTIONS_INPUT_LIMIT
+
+
+def test_the_intake_service_measures_the_escaped_input_not_the_raw_body(
+    api: Tables, state_machine_arn: str
+) -> None:
+    # 45,000 control characters: 45 kB as sent, six times that as "\u0001" in the input.
+    raw_body = '{"note": "' + "\u0001" * 45_000 + '"}'
+    assert len(raw_body.encode("utf-8")) < 65_536
+    service = OrderIntakeService(
+        api.order_repository(), WorkflowStarter(state_machine_arn, boto3.client("stepfunctions"))
+    )
+
+    with pytest.raises(OrderTooLargeError) as raised:
+        service.accept({"note": "\u0001" * 45_000}, raw_body, None)
+
+    assert raised.value.input_bytes > STEP_FUNCTIONS_INPUT_LIMIT
+    assert raised.value.limit_bytes == STEP_FUNCTIONS_INPUT_LIMIT
+    assert scan_all(api.orders) == []
+    assert executions(state_machine_arn) == []
+
+
+# --- money read back ------------------------------------------------------------------------
+
+
+def test_get_order_writes_money_read_back_from_dynamodb_with_two_decimals(api: Tables) -> None:
+    # DynamoDB keeps numbers, not their spelling: 100.00 comes back as 100 and 0.10 as 0.1.
+    seed_order(
+        api.orders,
+        "ord-cents",
+        "VALIDATED",
+        customer_id="c",
+        total_amount=Decimal("100"),
+        items=[
+            {"product_id": "a", "quantity": 1, "price": Decimal("99.9")},
+            {"product_id": "b", "quantity": 1, "price": Decimal("0.1")},
+            {"product_id": "c", "quantity": 1, "price": Decimal("0")},
+        ],
+    )
+
+    view = response_json(get("/orders/ord-cents"))
+
+    assert view["total_amount"] == "100.00"
+    assert [line["price"] for line in view["items"]] == ["99.90", "0.10", "0.00"]
+
+
+# --- events that are not API Gateway proxy events -------------------------------------------
+
+
+def _event_with(**changes: Any) -> dict[str, Any]:
+    event = api_event("GET", "/health", None, content_type=None)
+    for name, value in changes.items():
+        if value is ...:
+            del event[name]
+        else:
+            event[name] = value
+    return event
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        _event_with(httpMethod=...),
+        _event_with(httpMethod=7),
+        _event_with(httpMethod=None),
+        _event_with(httpMethod=""),
+        _event_with(headers=["Content-Type", "application/json"]),
+        _event_with(headers={"Content-Type": 5}),
+        _event_with(body=12),
+        _event_with(path=["/health"]),
+        _event_with(requestContext="dev"),
+        _event_with(pathParameters={"order_id": 5}),
+    ],
+    ids=[
+        "no method",
+        "numeric method",
+        "null method",
+        "empty method",
+        "headers as a list",
+        "numeric header",
+        "numeric body",
+        "path as a list",
+        "context as a string",
+        "numeric path parameter",
+    ],
+)
+def test_a_structurally_invalid_event_is_a_json_400(api: Tables, event: dict[str, Any]) -> None:
+    assert_error(call(event), 400, "invalid_event")
+
+
+@pytest.mark.parametrize("event", [None, [], "GET /health", {}], ids=["null", "list", "string", "empty"])
+def test_an_event_that_is_not_an_object_is_a_json_400(api: Tables, event: Any) -> None:
+    assert_error(call(event), 400, "invalid_event")
+
+
+def test_null_optional_fields_are_tolerated(api: Tables) -> None:
+    event = _event_with(
+        headers=None, body=None, pathParameters=None, isBase64Encoded=None, requestContext=None, resource=None
+    )
+
+    response = call(event)
+
+    assert response["statusCode"] == 200
+    assert response_json(response)["status"] == "healthy"
+
+
+def test_unknown_event_fields_are_ignored(api: Tables, valid_order_text: str) -> None:
+    event = api_event("POST", "/order", valid_order_text)
+    event["version"] = "1.0"
+    event["multiValueQueryStringParameters"] = {"a": ["1", "2"]}
+    event["requestContext"]["identity"] = {"sourceIp": "203.0.113.7"}
+
+    body = accepted(call(event))
+
+    assert body["status_url"] == f"https://{DOMAIN}/{STAGE}/orders/{body['order_id']}"
+
+
+def test_without_a_request_context_the_status_url_is_relative(api: Tables, valid_order_text: str) -> None:
+    event = api_event("POST", "/order", valid_order_text)
+    event["requestContext"] = None
+
+    body = accepted(call(event))
+
+    assert body["status_url"] == f"/orders/{body['order_id']}"
+
+
+def test_a_null_header_value_is_as_if_absent(api: Tables, valid_order_text: str) -> None:
+    event = api_event("POST", "/order", valid_order_text)
+    event["headers"]["Idempotency-Key"] = None
+
+    first = accepted(call(event))
+    second = accepted(call(event))
+
+    assert first["order_id"] != second["order_id"], "no key, so two distinct orders"
+
+
+def test_the_parsed_request_carries_what_the_handler_uses(valid_order_text: str) -> None:
+    event = api_event("post", "/orders/abc-1", valid_order_text, {"X-Custom": "v"})
+    event["pathParameters"] = {"order_id": "abc-1"}
+
+    request = parse_event(event)
+
+    assert request.method == "POST"
+    assert request.path == "/orders/abc-1"
+    assert request.resource == "/orders/{order_id}"
+    assert request.header("x-custom") == request.header("X-CUSTOM") == "v"
+    assert request.body == valid_order_text.encode("utf-8")
+    assert request.stage == STAGE
+    assert request.domain_name == DOMAIN
+    assert request.path_parameters == {"order_id": "abc-1"}
+
+
+def test_api_errors_share_the_package_base_error() -> None:
+    assert issubclass(ApiError, DofsError)
+    with pytest.raises(DofsError):
+        parse_event({"path": "/health"})
+
+
+# --- storage errors by code -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "ResourceNotFoundException",
+        "AccessDeniedException",
+        "UnrecognizedClientException",
+        "ValidationException",
+        "ItemCollectionSizeLimitExceededException",
+    ],
+)
+def test_a_storage_error_that_a_retry_cannot_fix_is_a_logged_500(
+    api: Tables,
+    state_machine_arn: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    code: str,
+) -> None:
+    monkeypatch.setattr(aws, "dynamodb_resource", lambda: FailingResource(client_error(code)))
+
+    assert_error(post(fixture_text("valid_order.json")), 500, "internal_error")
+
+    configuration = code in {
+        "ResourceNotFoundException",
+        "AccessDeniedException",
+        "UnrecognizedClientException",
+    }
+    (entry,) = logged(
+        capsys.readouterr().out, "misconfigured function" if configuration else "storage request failed"
+    )
+    assert entry["level"] == "ERROR"
+    assert code in entry["exception"]
     assert executions(state_machine_arn) == []

@@ -15,6 +15,7 @@ from handlers.models import OrderStatus
 from handlers.repository import OrderRepository
 from tests.unit.conftest import Tables
 from tests.unit.support import (
+    ORDERS_TABLE,
     FailingResource,
     client_error,
     get_item,
@@ -98,6 +99,58 @@ def test_a_duplicate_delivery_of_a_fulfilled_order_is_acknowledged_and_changes_n
     assert item["status"] == "FULFILLED"
     assert item["fulfilled_at"] == fulfilled["fulfilled_at"]
     assert item["fulfillment_attempts"] == fulfilled["fulfillment_attempts"] == 1
+
+
+class StaleReads(OrderRepository):
+    """Reads that still see the order pending: a duplicate delivery that read before another fulfilled it."""
+
+    def get(self, order_id: str) -> dict[str, Any] | None:
+        item = super().get(order_id)
+        return None if item is None else {**item, "status": PENDING}
+
+
+def test_a_duplicate_delivery_that_lost_the_race_does_not_count_an_attempt(queue_env: Tables) -> None:
+    seed_order(queue_env.orders, "ord-1", PENDING)
+    FulfillmentService(queue_env.order_repository(), Decimal(1), random.Random(0)).fulfill("ord-1")
+    fulfilled = order(queue_env, "ord-1")
+    assert fulfilled["fulfillment_attempts"] == 1
+    racing = FulfillmentService(StaleReads(ORDERS_TABLE, queue_env.dynamodb), Decimal(1), random.Random(0))
+
+    outcome = racing.fulfill("ord-1")
+
+    assert outcome is FulfillmentOutcome.ALREADY_TERMINAL
+    assert order(queue_env, "ord-1") == fulfilled
+
+
+def test_a_failed_duplicate_delivery_that_lost_the_race_does_not_count_an_attempt(
+    queue_env: Tables,
+) -> None:
+    seed_order(queue_env.orders, "ord-1", OrderStatus.FULFILLED.value, fulfillment_attempts=1)
+    racing = FulfillmentService(StaleReads(ORDERS_TABLE, queue_env.dynamodb), Decimal(0), random.Random(0))
+
+    with pytest.raises(FulfillmentAttemptError):
+        racing.fulfill("ord-1")
+
+    item = order(queue_env, "ord-1")
+    assert item["status"] == "FULFILLED"
+    assert item["fulfillment_attempts"] == 1
+    assert "last_fulfillment_error" not in item
+
+
+def test_failed_attempts_then_a_success_count_every_attempt_once(
+    queue_env: Tables, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed_order(queue_env.orders, "ord-1", PENDING)
+    set_rate(monkeypatch, "0")
+    deliver(("msg-1", order_message("ord-1")))
+    deliver(("msg-1", order_message("ord-1")))
+    set_rate(monkeypatch, "1")
+
+    assert deliver(("msg-1", order_message("ord-1"))) == {"batchItemFailures": []}
+
+    item = order(queue_env, "ord-1")
+    assert item["status"] == "FULFILLED"
+    assert item["fulfillment_attempts"] == 3
 
 
 @pytest.mark.parametrize(
@@ -284,13 +337,17 @@ class InMemoryOrders(OrderRepository):
     def get(self, order_id: str) -> dict[str, Any] | None:
         return self.items.get(order_id)
 
-    def record_fulfillment_attempt(self, order_id: str, error: str | None) -> None:
+    def record_fulfillment_attempt(self, order_id: str, error: str) -> bool:
+        if self.items[order_id]["status"] != PENDING:
+            return False
         self.items[order_id]["fulfillment_attempts"] += 1
+        return True
 
     def mark_fulfilled(self, order_id: str) -> bool:
         if self.items[order_id]["status"] != PENDING:
             return False
         self.items[order_id]["status"] = "FULFILLED"
+        self.items[order_id]["fulfillment_attempts"] += 1
         return True
 
 

@@ -121,3 +121,37 @@ def test_the_fingerprint_ignores_key_order_and_spacing_but_not_values_or_types()
     assert fingerprint({"a": 1}) != fingerprint({"a": "1"})
     assert fingerprint({"a": Decimal("1.0")}) != fingerprint({"a": 1})
     assert fingerprint({"a": True}) != fingerprint({"a": 1})
+
+
+@pytest.mark.parametrize(
+    ("raw", "cents"),
+    [
+        ("1E+2", "100.00"),
+        ("-0.00", "0.00"),
+        ("-0", "0.00"),
+        ("0.1", "0.10"),
+        ("29.99", "29.99"),
+        ("0.300", "0.30"),
+        ("7", "7.00"),
+    ],
+)
+def test_money_is_normalised_to_cents(raw: str, cents: str) -> None:
+    item = OrderItem(product_id="p", quantity=1, price=Decimal(raw))
+    order = Order.model_validate({**fixture_data("valid_order.json"), "total_amount": Decimal(raw)})
+
+    for amount in (item.price, order.total_amount):
+        assert isinstance(amount, Decimal)
+        assert str(amount) == cents
+        assert not amount.is_signed()
+    assert order.model_dump(mode="json")["total_amount"] == cents
+
+
+def test_money_from_json_text_is_normalised_to_cents() -> None:
+    item = OrderItem.model_validate(parse_json_decimal('{"product_id": "p", "quantity": 1, "price": 1e2}'))
+
+    assert str(item.price) == "100.00"
+
+
+def test_money_too_long_to_write_in_cents_is_refused_not_crashing() -> None:
+    with pytest.raises(ValidationError):
+        OrderItem(product_id="p", quantity=1, price=Decimal("1E+30"))

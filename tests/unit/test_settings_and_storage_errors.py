@@ -1,14 +1,14 @@
-"""settings and AWS error translation: misconfiguration names the variable, throttling is transient."""
+"""settings and AWS error translation by code: misconfiguration names its cause, throttling is transient."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
 import pytest
-from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
+from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
 from handlers import aws, settings
-from handlers.errors import ConfigurationError, DofsError, TransientStorageError
+from handlers.errors import ConfigurationError, DofsError, StorageError, TransientStorageError
 from handlers.models import FailureStage, Order
 from handlers.repository import FailedOrderRepository, OrderRepository
 from tests.unit.conftest import Tables
@@ -59,15 +59,53 @@ def test_connection_failures_become_transient_errors(error: Exception) -> None:
     assert isinstance(aws.translate_storage_error(error), TransientStorageError)
 
 
-@pytest.mark.parametrize(
-    "code", ["ValidationException", "ResourceNotFoundException", "AccessDeniedException"]
-)
-def test_other_errors_are_not_transient(code: str) -> None:
+@pytest.mark.parametrize("code", sorted(aws.CONFIGURATION_ERROR_CODES))
+def test_a_missing_table_or_refused_credentials_is_a_configuration_error_naming_the_code(code: str) -> None:
     translated = aws.translate_storage_error(client_error(code))
 
-    assert isinstance(translated, DofsError)
-    assert not isinstance(translated, TransientStorageError)
+    assert type(translated) is ConfigurationError
     assert code in str(translated)
+    assert "permissions" in str(translated)
+
+
+@pytest.mark.parametrize(
+    "code", ["ValidationException", "ItemCollectionSizeLimitExceededException", "SerializationException", ""]
+)
+def test_other_error_codes_are_storage_errors_naming_the_code(code: str) -> None:
+    translated = aws.translate_storage_error(client_error(code))
+
+    assert type(translated) is StorageError
+    assert isinstance(translated, DofsError)
+    assert (code or "no error code") in str(translated)
+
+
+def test_an_unlisted_5xx_answer_is_transient() -> None:
+    error = ClientError(
+        {"Error": {"Code": "InternalFailure"}, "ResponseMetadata": {"HTTPStatusCode": 503}}, "PutItem"
+    )
+
+    assert isinstance(aws.translate_storage_error(error), TransientStorageError)
+
+
+def test_a_4xx_answer_with_an_unknown_code_is_not_transient() -> None:
+    error = ClientError(
+        {"Error": {"Code": "SomethingNew"}, "ResponseMetadata": {"HTTPStatusCode": 400}}, "PutItem"
+    )
+
+    assert type(aws.translate_storage_error(error)) is StorageError
+
+
+def test_repositories_raise_the_translated_error_from_the_aws_one() -> None:
+    orders = OrderRepository("orders", FailingResource(client_error("ResourceNotFoundException")))
+
+    with pytest.raises(ConfigurationError) as raised:
+        orders.get("o-1")
+
+    assert isinstance(raised.value.__cause__, ClientError)
+
+
+def test_order_queue_url_is_no_longer_a_setting() -> None:
+    assert not hasattr(settings, "ORDER_QUEUE_URL")
 
 
 THROTTLED = client_error("ProvisionedThroughputExceededException")
@@ -84,7 +122,9 @@ def test_every_order_repository_call_translates_throttling() -> None:
     with pytest.raises(TransientStorageError):
         orders.record_execution("o-1", "arn:aws:states:ap-south-1:123456789012:execution:m:o-1")
     with pytest.raises(TransientStorageError):
-        orders.record_fulfillment_attempt("o-1", None)
+        orders.record_fulfillment_attempt("o-1", "boom")
+    with pytest.raises(TransientStorageError):
+        orders.discard_unstarted("o-1")
     with pytest.raises(TransientStorageError):
         orders.mark_fulfilled("o-1")
     with pytest.raises(TransientStorageError):
@@ -115,9 +155,6 @@ def test_create_received_refuses_to_overwrite_an_existing_order(tables: Tables) 
 def test_attempts_on_a_missing_order_do_not_create_it(tables: Tables) -> None:
     orders = tables.order_repository()
 
-    with pytest.raises(Exception):  # noqa: B017 - which error is an implementation detail
-        orders.record_fulfillment_attempt("ghost", "boom")
-
-    assert orders.get("ghost") is None
+    assert orders.record_fulfillment_attempt("ghost", "boom") is False
     assert orders.mark_fulfilled("ghost") is False
     assert orders.get("ghost") is None

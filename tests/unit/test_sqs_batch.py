@@ -8,10 +8,12 @@ import pytest
 from pydantic import ValidationError
 
 from handlers.errors import FulfillmentAttemptError, PoisonMessageError
-from handlers.sqs_batch import SqsRecord, parse_fulfillment_message, process_batch
-from tests.unit.support import fixture_data, order_message, sqs_event, sqs_record
+from handlers.observability import get_logger
+from handlers.sqs_batch import SqsRecord, order_id_in, parse_fulfillment_message, process_batch
+from tests.unit.support import fixture_data, logged, order_message, sqs_event, sqs_record
 
 LOGGER = logging.getLogger("tests.unit.sqs_batch")
+JSON_LOGGER = get_logger("tests-sqs-batch")
 
 
 def _handler_failing_for(failing: set[str], handled: list[str]):
@@ -95,3 +97,47 @@ def test_receive_count_falls_back_to_one_when_absent_or_garbled(raw: str, expect
     data["attributes"]["ApproximateReceiveCount"] = raw
 
     assert SqsRecord.model_validate(data).receive_count == expected
+
+
+def _always_failing(record: SqsRecord) -> None:
+    raise FulfillmentAttemptError("no luck")
+
+
+def test_the_not_processed_warning_names_the_order_of_a_json_body(capsys: pytest.CaptureFixture[str]) -> None:
+    event = sqs_event(
+        sqs_record("m1", order_message("ord-1"), 2), sqs_record("m2", '{"order_id": " ord-2 "}')
+    )
+
+    process_batch(event, _always_failing, JSON_LOGGER)
+
+    entries = logged(capsys.readouterr().out, "message not processed")
+    assert [(e["message_id"], e["order_id"], e["level"]) for e in entries] == [
+        ("m1", "ord-1", "WARNING"),
+        ("m2", "ord-2", "WARNING"),
+    ]
+    assert entries[0]["receive_count"] == 2
+    assert entries[0]["error"] == "FulfillmentAttemptError: no luck"
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["not json", "", "[]", "null", "{}", '{"order_id": 7}', '{"order_id": "  "}', "[" * 5_000 + "]" * 5_000],
+    ids=["text", "empty", "array", "null", "no id", "numeric id", "blank id", "deep nesting"],
+)
+def test_a_body_without_an_order_id_is_still_reported_without_one(
+    body: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    response = process_batch(sqs_event(sqs_record("m1", body)), _always_failing, JSON_LOGGER)
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
+    (entry,) = logged(capsys.readouterr().out, "message not processed")
+    assert entry["message_id"] == "m1"
+    assert "order_id" not in entry
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [('{"order_id": "o-1"}', "o-1"), ('{"order_id": "o-1", "x": [1]}', "o-1"), ("[]", None), ("{", None)],
+)
+def test_order_id_in_reads_only_a_json_object_with_a_string_id(body: str, expected: str | None) -> None:
+    assert order_id_in(body) == expected

@@ -33,12 +33,12 @@ class AwsCall:
 def _resource_arn(run: ProgramRun, params: dict[str, Any]) -> str:
     if "TableName" in params:
         tables = {t.inputs["name"]: t.outputs["arn"] for t in run.of_type("aws:dynamodb/table:Table")}
-        return tables[params["TableName"]]
+        return str(tables[params["TableName"]])
     if "stateMachineArn" in params:
         return str(params["stateMachineArn"])
     if "QueueUrl" in params:
         queues = {q.outputs["url"]: q.outputs["arn"] for q in run.of_type("aws:sqs/queue:Queue")}
-        return queues[params["QueueUrl"]]
+        return str(queues[params["QueueUrl"]])
     raise AssertionError(f"no resource in {sorted(params)}")
 
 

@@ -1,0 +1,132 @@
+"""observability: one JSON object per line, at the level LOG_LEVEL names."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from handlers.errors import ConfigurationError
+from handlers.observability import LOG_LEVELS, get_logger, log_level
+from tests.unit.support import log_lines
+
+_names = itertools.count()
+
+
+@pytest.fixture
+def fresh_logger() -> Iterator[Callable[[], logging.Logger]]:
+    """Loggers under names never used before, so no earlier configuration is reused."""
+    made: list[str] = []
+
+    def make() -> logging.Logger:
+        service = f"test-observability-{next(_names)}"
+        made.append(f"dofs.{service}")
+        return get_logger(service)
+
+    yield make
+    for name in made:
+        logging.getLogger(name).handlers.clear()
+
+
+def test_the_level_defaults_to_info(
+    fresh_logger: Callable[[], logging.Logger], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LOG_LEVEL", raising=False)
+
+    assert fresh_logger().level == logging.INFO
+
+
+@pytest.mark.parametrize(
+    ("raw", "level"),
+    [
+        ("DEBUG", logging.DEBUG),
+        ("debug", logging.DEBUG),
+        (" Warning ", logging.WARNING),
+        ("ERROR", logging.ERROR),
+        ("CRITICAL", logging.CRITICAL),
+        ("", logging.INFO),
+    ],
+)
+def test_log_level_names_the_level(
+    fresh_logger: Callable[[], logging.Logger], monkeypatch: pytest.MonkeyPatch, raw: str, level: int
+) -> None:
+    monkeypatch.setenv("LOG_LEVEL", raw)
+
+    assert fresh_logger().level == level
+
+
+@pytest.mark.parametrize("raw", ["VERBOSE", "WARN", "FATAL", "10", "info!"])
+def test_an_unknown_log_level_is_a_configuration_error_listing_the_accepted_values(
+    fresh_logger: Callable[[], logging.Logger], monkeypatch: pytest.MonkeyPatch, raw: str
+) -> None:
+    monkeypatch.setenv("LOG_LEVEL", raw)
+
+    with pytest.raises(ConfigurationError) as raised:
+        fresh_logger()
+
+    assert not isinstance(raised.value, ValueError)
+    message = str(raised.value)
+    assert "LOG_LEVEL" in message
+    assert repr(raw) in message
+    for accepted in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        assert accepted in message
+
+
+def test_a_refused_log_level_leaves_no_half_made_logger(monkeypatch: pytest.MonkeyPatch) -> None:
+    service = f"test-observability-{next(_names)}"
+    monkeypatch.setenv("LOG_LEVEL", "LOUD")
+    with pytest.raises(ConfigurationError):
+        get_logger(service)
+
+    monkeypatch.setenv("LOG_LEVEL", "ERROR")
+    logger = get_logger(service)
+
+    try:
+        assert logger.level == logging.ERROR
+        assert len(logger.handlers) == 1
+    finally:
+        logger.handlers.clear()
+
+
+def test_the_accepted_levels_are_the_five_standard_ones() -> None:
+    assert list(LOG_LEVELS) == ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+    assert log_level({}) == logging.INFO
+    assert log_level({"LOG_LEVEL": "critical"}) == logging.CRITICAL
+
+
+def test_records_below_the_level_are_not_written(
+    fresh_logger: Callable[[], logging.Logger],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("LOG_LEVEL", "WARNING")
+    logger = fresh_logger()
+
+    logger.info("quiet", extra={"order_id": "o-1"})
+    logger.warning("loud", extra={"order_id": "o-1"})
+
+    assert [entry["message"] for entry in log_lines(capsys.readouterr().out)] == ["loud"]
+
+
+def test_each_record_is_one_json_line_with_the_service_and_extra_fields(
+    fresh_logger: Callable[[], logging.Logger], capsys: pytest.CaptureFixture[str]
+) -> None:
+    logger = fresh_logger()
+    service = logger.name.removeprefix("dofs.")
+
+    try:
+        raise RuntimeError("first line\nsecond line")
+    except RuntimeError:
+        logger.exception("failed", extra={"order_id": "o-1", "amount": object()})
+
+    out = capsys.readouterr().out
+    assert len(out.splitlines()) == 1
+    (entry,) = log_lines(out)
+    assert entry["service"] == service
+    assert entry["level"] == "ERROR"
+    assert entry["order_id"] == "o-1"
+    assert "second line" in entry["exception"]
+    assert json.loads(out)["message"] == "failed"
