@@ -7,7 +7,7 @@ already moved the order on; it never moves an order backwards.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +21,19 @@ from handlers.models import FailureStage, Order, OrderStatus
 
 def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _conditional_write(write: Callable[[], object]) -> bool:
+    """Run a conditional DynamoDB write; False when its condition failed."""
+    try:
+        write()
+    except ClientError as exc:
+        if is_conditional_check_failure(exc):
+            return False
+        raise translate_storage_error(exc) from exc
+    except BotoCoreError as exc:
+        raise translate_storage_error(exc) from exc
+    return True
 
 
 class _KeyedTable:
@@ -39,15 +52,9 @@ class _KeyedTable:
 
     def _put_new(self, item: dict[str, Any]) -> bool:
         """Put ``item`` unless its key exists; False when it did."""
-        try:
-            self.table.put_item(Item=item, ConditionExpression="attribute_not_exists(order_id)")
-        except ClientError as exc:
-            if is_conditional_check_failure(exc):
-                return False
-            raise translate_storage_error(exc) from exc
-        except BotoCoreError as exc:
-            raise translate_storage_error(exc) from exc
-        return True
+        return _conditional_write(
+            lambda: self.table.put_item(Item=item, ConditionExpression="attribute_not_exists(order_id)")
+        )
 
 
 class OrderRepository(_KeyedTable):
@@ -86,20 +93,14 @@ class OrderRepository(_KeyedTable):
 
         For an order the client was refused: its record would otherwise stay RECEIVED forever.
         """
-        try:
-            self.table.delete_item(
+        return _conditional_write(
+            lambda: self.table.delete_item(
                 Key={"order_id": order_id},
                 ConditionExpression="#status = :received AND attribute_not_exists(execution_arn)",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues={":received": OrderStatus.RECEIVED.value},
             )
-        except ClientError as exc:
-            if is_conditional_check_failure(exc):
-                return False
-            raise translate_storage_error(exc) from exc
-        except BotoCoreError as exc:
-            raise translate_storage_error(exc) from exc
-        return True
+        )
 
     def store_validated(self, order_id: str, order: Order) -> bool:
         """RECEIVED → VALIDATED with the typed order; False if it had moved on already."""
@@ -244,14 +245,8 @@ class OrderRepository(_KeyedTable):
         }
         if names:
             kwargs["ExpressionAttributeNames"] = names
-        try:
-            self.table.update_item(**kwargs)
-        except ClientError as exc:
-            if is_conditional_check_failure(exc):
-                raise _ConditionFailedError from exc
-            raise translate_storage_error(exc) from exc
-        except BotoCoreError as exc:
-            raise translate_storage_error(exc) from exc
+        if not _conditional_write(lambda: self.table.update_item(**kwargs)):
+            raise _ConditionFailedError(f"order {order_id} is missing or not in the expected state")
 
 
 class _ConditionFailedError(OrderStateConflictError):
