@@ -43,13 +43,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--orders", type=int, default=200)
     args = parser.parse_args()
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
     os.environ.setdefault("AWS_DEFAULT_REGION", "ap-south-1")
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 
     started = time.perf_counter()
-    program = run_program("dev")
+    program = run_program("dev", {"dofs:logLevel": "WARNING"})  # keep handler logs off the figures
     elapsed_ms = (time.perf_counter() - started) * 1000
     print(f"program under mocks: {elapsed_ms:.0f} ms, {len(program.resources)} resources")
 
