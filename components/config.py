@@ -77,10 +77,10 @@ class StackSettings(BaseModel):
             )
         return self
 
-    @property
-    def fulfillment_queue_visibility_seconds(self) -> int:
-        """AWS's advice for an SQS event source: at least 6x the consumer's timeout."""
-        return 6 * self.fulfill_timeout_seconds + self.fulfillment_batch_window_seconds
+    def queue_visibility_seconds(self, consumer_timeout_seconds: int) -> int:
+        """AWS's advice for an SQS event source: at least 6x the consumer's timeout,
+        plus the time a message may wait in a batching window."""
+        return 6 * consumer_timeout_seconds + self.fulfillment_batch_window_seconds
 
 
 def config_key(field: str) -> str:

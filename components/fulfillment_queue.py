@@ -54,8 +54,7 @@ class FulfillmentQueue(pulumi.ComponentResource):
             name=f"dofs-order-dlq-{envname}",
             message_retention_seconds=DLQ_RETENTION_SECONDS,
             sqs_managed_sse_enabled=True,
-            visibility_timeout_seconds=6 * settings.lambda_timeout_seconds
-            + settings.fulfillment_batch_window_seconds,
+            visibility_timeout_seconds=settings.queue_visibility_seconds(settings.lambda_timeout_seconds),
             opts=child,
         )
         self.queue = aws.sqs.Queue(
@@ -63,7 +62,7 @@ class FulfillmentQueue(pulumi.ComponentResource):
             name=f"dofs-order-queue-{envname}",
             message_retention_seconds=ORDER_QUEUE_RETENTION_SECONDS,
             sqs_managed_sse_enabled=True,
-            visibility_timeout_seconds=settings.fulfillment_queue_visibility_seconds,
+            visibility_timeout_seconds=settings.queue_visibility_seconds(settings.fulfill_timeout_seconds),
             redrive_policy=self.dead_letter_queue.arn.apply(
                 lambda arn: json.dumps(
                     {"deadLetterTargetArn": arn, "maxReceiveCount": settings.max_receive_count}

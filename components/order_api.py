@@ -2,8 +2,9 @@
 
 Routes come from ``handlers.api_routes``, the same table the handler routes with.
 Every resource (the root too) also gets an ``ANY`` method and unknown paths a
-``{proxy+}`` catch-all, all proxied to the handler, so a wrong method gets the handler's JSON 405 and an
-unknown path its JSON 404 instead of API Gateway's 403 "Missing Authentication Token".
+``{proxy+}`` catch-all, all proxied to the handler, so a wrong method gets the
+handler's JSON 405 and an unknown path its JSON 404 instead of API Gateway's 403
+"Missing Authentication Token".
 """
 
 from __future__ import annotations

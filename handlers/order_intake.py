@@ -25,7 +25,7 @@ from handlers.errors import (
     OrderTooLargeError,
     WorkflowStartError,
 )
-from handlers.models import OrderStatus, WorkflowInput, dump_json
+from handlers.models import OrderStatus, WorkflowInput, dump_json, to_cents
 from handlers.observability import get_logger
 from handlers.repository import OrderRepository
 
@@ -179,8 +179,7 @@ def _money(value: Any) -> str | None:
     """Money read back from DynamoDB (which drops trailing zeros) written with two decimals."""
     if value is None:
         return None
-    amount = Decimal(str(value))
-    return f"{amount.copy_abs() if amount.is_zero() else amount:.2f}"
+    return str(to_cents(Decimal(str(value))))
 
 
 def public_view(item: dict[str, Any]) -> dict[str, Any]:

@@ -32,25 +32,27 @@ class SqsEvent(BaseModel):
     records: list[SqsRecord] = Field(alias="Records")
 
 
+# Everything a body that is not a fulfillment message can raise while it is parsed.
+_UNPARSEABLE = (ValueError, RecursionError, ValidationError)
+
+
+def _fulfillment_message(body: str) -> FulfillmentMessage:
+    return FulfillmentMessage.model_validate(json.loads(body))
+
+
 def parse_fulfillment_message(record: SqsRecord) -> FulfillmentMessage:
     try:
-        return FulfillmentMessage.model_validate(json.loads(record.body))
-    except (ValueError, RecursionError, ValidationError) as exc:
+        return _fulfillment_message(record.body)
+    except _UNPARSEABLE as exc:
         raise PoisonMessageError(f"message {record.message_id} is not a fulfillment message") from exc
 
 
 def order_id_in(body: str) -> str | None:
-    """The ``order_id`` of a JSON-object body, for logs; None for anything else. Never raises."""
+    """The ``order_id`` a message body names, for logs; None for anything else. Never raises."""
     try:
-        data = json.loads(body)
-    except (ValueError, RecursionError):
+        return _fulfillment_message(body).order_id
+    except _UNPARSEABLE:
         return None
-    if not isinstance(data, dict):
-        return None
-    order_id = data.get("order_id")
-    if not isinstance(order_id, str) or not order_id.strip():
-        return None
-    return order_id.strip()
 
 
 def process_batch(
