@@ -68,6 +68,12 @@ def handler_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("STEP_FUNCTION_ARN", raising=False)
 
 
+@pytest.fixture
+def handler_tables(tables: Tables, handler_env: None) -> Tables:
+    """The tables, with the environment that points the handlers at them."""
+    return tables
+
+
 @pytest.fixture(autouse=True)
 def _fresh_fulfillment_rng() -> Iterator[None]:
     """fulfill_order keeps one generator per seed for the process; tests must not share draws."""

@@ -10,8 +10,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from botocore.exceptions import ClientError
 
+from handlers import aws
 from handlers.models import parse_json_decimal
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -218,3 +220,8 @@ def log_lines(out: str) -> list[dict[str, Any]]:
 def logged(out: str, message: str) -> list[dict[str, Any]]:
     """The JSON log entries with this ``message``."""
     return [entry for entry in log_lines(out) if entry["message"] == message]
+
+
+def fail_dynamodb(monkeypatch: pytest.MonkeyPatch, code: str) -> None:
+    """Every DynamoDB request the handlers make fails with the AWS error ``code``."""
+    monkeypatch.setattr(aws, "dynamodb_resource", lambda: FailingResource(client_error(code)))

@@ -23,6 +23,7 @@ from tests.unit.support import (
     PartlyFailingResource,
     api_event,
     client_error,
+    fail_dynamodb,
     fixture_data,
     fixture_text,
     get_item,
@@ -592,9 +593,7 @@ def test_busy_storage_is_a_503_with_retry_after(
 def test_an_unexpected_storage_error_is_a_json_500(
     api: Tables, state_machine_arn: str, valid_order_text: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(
-        aws, "dynamodb_resource", lambda: FailingResource(client_error("ValidationException"))
-    )
+    fail_dynamodb(monkeypatch, "ValidationException")
 
     assert_error(post(valid_order_text), 500, "internal_error")
     assert executions(state_machine_arn) == []
@@ -852,7 +851,7 @@ def test_a_storage_error_that_a_retry_cannot_fix_is_a_logged_500(
     capsys: pytest.CaptureFixture[str],
     code: str,
 ) -> None:
-    monkeypatch.setattr(aws, "dynamodb_resource", lambda: FailingResource(client_error(code)))
+    fail_dynamodb(monkeypatch, code)
 
     assert_error(post(fixture_text("valid_order.json")), 500, "internal_error")
 

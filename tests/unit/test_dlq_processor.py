@@ -8,14 +8,13 @@ from typing import Any
 
 import pytest
 
-from handlers import aws, dlq_processor, fulfill_order
+from handlers import dlq_processor, fulfill_order
 from handlers.errors import FulfillmentAttemptError
 from handlers.fulfill_order import FulfillmentService
 from handlers.models import OrderStatus
 from tests.unit.conftest import Tables
 from tests.unit.support import (
-    FailingResource,
-    client_error,
+    fail_dynamodb,
     get_item,
     order_message,
     scan_all,
@@ -25,11 +24,6 @@ from tests.unit.support import (
 )
 
 PENDING = OrderStatus.PENDING_FULFILLMENT.value
-
-
-@pytest.fixture
-def dlq_env(tables: Tables, handler_env: None) -> Tables:
-    return tables
 
 
 def dead_letters(*pairs: tuple[str, str]) -> dict[str, Any]:
@@ -45,17 +39,19 @@ def failed_attempts(tables: Tables, order_id: str, attempts: int) -> None:
             service.fulfill(order_id)
 
 
-def test_a_pending_order_becomes_fulfillment_failed_with_its_attempts_recorded(dlq_env: Tables) -> None:
-    failed_attempts(dlq_env, "ord-1", 3)
+def test_a_pending_order_becomes_fulfillment_failed_with_its_attempts_recorded(
+    handler_tables: Tables,
+) -> None:
+    failed_attempts(handler_tables, "ord-1", 3)
 
     response = dead_letters(("dlq-1", order_message("ord-1")))
 
     assert response == {"batchItemFailures": []}
-    item = get_item(dlq_env.orders, "ord-1")
+    item = get_item(handler_tables.orders, "ord-1")
     assert item is not None
     assert item["status"] == "FULFILLMENT_FAILED"
     assert item["failure_stage"] == "fulfillment"
-    record = get_item(dlq_env.failed, "ord-1")
+    record = get_item(handler_tables.failed, "ord-1")
     assert record is not None
     assert record["stage"] == "fulfillment"
     assert len(record["reasons"]) == 1
@@ -64,22 +60,22 @@ def test_a_pending_order_becomes_fulfillment_failed_with_its_attempts_recorded(d
     assert item["failure_reasons"] == record["reasons"]
 
 
-def test_processing_the_same_dead_letter_twice_keeps_one_record(dlq_env: Tables) -> None:
-    failed_attempts(dlq_env, "ord-1", 2)
+def test_processing_the_same_dead_letter_twice_keeps_one_record(handler_tables: Tables) -> None:
+    failed_attempts(handler_tables, "ord-1", 2)
 
     first = dead_letters(("dlq-1", order_message("ord-1")))
     second = dead_letters(("dlq-1", order_message("ord-1")))
 
     assert first == second == {"batchItemFailures": []}
-    assert [record["order_id"] for record in scan_all(dlq_env.failed)] == ["ord-1"]
-    item = get_item(dlq_env.orders, "ord-1")
+    assert [record["order_id"] for record in scan_all(handler_tables.failed)] == ["ord-1"]
+    item = get_item(handler_tables.orders, "ord-1")
     assert item is not None
     assert item["status"] == "FULFILLMENT_FAILED"
 
 
-def test_an_order_fulfilled_late_stays_fulfilled_without_a_failed_record(dlq_env: Tables) -> None:
+def test_an_order_fulfilled_late_stays_fulfilled_without_a_failed_record(handler_tables: Tables) -> None:
     seed_order(
-        dlq_env.orders,
+        handler_tables.orders,
         "ord-late",
         OrderStatus.FULFILLED.value,
         fulfilled_at="2024-01-01T00:05:00.000Z",
@@ -89,62 +85,62 @@ def test_an_order_fulfilled_late_stays_fulfilled_without_a_failed_record(dlq_env
     response = dead_letters(("dlq-late", order_message("ord-late")))
 
     assert response == {"batchItemFailures": []}
-    item = get_item(dlq_env.orders, "ord-late")
+    item = get_item(handler_tables.orders, "ord-late")
     assert item is not None
     assert item["status"] == "FULFILLED"
     assert item["fulfilled_at"] == "2024-01-01T00:05:00.000Z"
     assert "failure_reasons" not in item
-    assert scan_all(dlq_env.failed) == []
+    assert scan_all(handler_tables.failed) == []
 
 
 @pytest.mark.parametrize("body", ["not json", "", '{"order_id": ""}', '["ord-1"]', '{"id": "ord-1"}'])
-def test_an_unparseable_message_is_recorded_under_its_message_id(dlq_env: Tables, body: str) -> None:
+def test_an_unparseable_message_is_recorded_under_its_message_id(handler_tables: Tables, body: str) -> None:
     response = dead_letters(("dlq-bad-1", body))
 
     assert response == {"batchItemFailures": []}
-    record = get_item(dlq_env.failed, "unparseable-message:dlq-bad-1")
+    record = get_item(handler_tables.failed, "unparseable-message:dlq-bad-1")
     assert record is not None
     assert record["stage"] == "fulfillment"
     assert record["reasons"]
     assert record.get("message_body", "") == body
-    assert scan_all(dlq_env.orders) == []
+    assert scan_all(handler_tables.orders) == []
 
 
-def test_a_deeply_nested_message_body_is_recorded_as_unparseable(dlq_env: Tables) -> None:
+def test_a_deeply_nested_message_body_is_recorded_as_unparseable(handler_tables: Tables) -> None:
     body = "[" * 5_000 + "]" * 5_000
 
     response = dead_letters(("dlq-deep", body))
 
     assert response == {"batchItemFailures": []}
-    record = get_item(dlq_env.failed, "unparseable-message:dlq-deep")
+    record = get_item(handler_tables.failed, "unparseable-message:dlq-deep")
     assert record is not None
     assert record["message_body"] == body[: dlq_processor.MAX_RECORDED_BODY]
 
 
-def test_an_unparseable_message_keeps_a_bounded_excerpt_of_its_body(dlq_env: Tables) -> None:
+def test_an_unparseable_message_keeps_a_bounded_excerpt_of_its_body(handler_tables: Tables) -> None:
     body = "x" * (dlq_processor.MAX_RECORDED_BODY * 3)
 
     dead_letters(("dlq-big", body))
     dead_letters(("dlq-big", body))
 
-    records = scan_all(dlq_env.failed)
+    records = scan_all(handler_tables.failed)
     assert [record["order_id"] for record in records] == ["unparseable-message:dlq-big"]
     assert records[0]["message_body"] == body[: dlq_processor.MAX_RECORDED_BODY]
 
 
-def test_an_unknown_order_gets_a_not_found_record_and_no_order_item(dlq_env: Tables) -> None:
+def test_an_unknown_order_gets_a_not_found_record_and_no_order_item(handler_tables: Tables) -> None:
     response = dead_letters(("dlq-ghost", order_message("ord-ghost")))
 
     assert response == {"batchItemFailures": []}
-    record = get_item(dlq_env.failed, "ord-ghost")
+    record = get_item(handler_tables.failed, "ord-ghost")
     assert record is not None
     assert record["reasons"] == ["order not found"]
-    assert get_item(dlq_env.orders, "ord-ghost") is None
+    assert get_item(handler_tables.orders, "ord-ghost") is None
 
 
-def test_a_mixed_batch_records_each_dead_letter(dlq_env: Tables) -> None:
-    failed_attempts(dlq_env, "ord-pending", 3)
-    seed_order(dlq_env.orders, "ord-done", OrderStatus.FULFILLED.value)
+def test_a_mixed_batch_records_each_dead_letter(handler_tables: Tables) -> None:
+    failed_attempts(handler_tables, "ord-pending", 3)
+    seed_order(handler_tables.orders, "ord-done", OrderStatus.FULFILLED.value)
 
     response = dead_letters(
         ("m1", order_message("ord-pending")),
@@ -154,19 +150,15 @@ def test_a_mixed_batch_records_each_dead_letter(dlq_env: Tables) -> None:
     )
 
     assert response == {"batchItemFailures": []}
-    assert sorted(record["order_id"] for record in scan_all(dlq_env.failed)) == sorted(
+    assert sorted(record["order_id"] for record in scan_all(handler_tables.failed)) == sorted(
         ["ord-pending", "unparseable-message:m2", "ord-ghost"]
     )
 
 
 def test_throttled_storage_returns_the_dead_letter_for_another_try(
-    dlq_env: Tables, monkeypatch: pytest.MonkeyPatch
+    handler_tables: Tables, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(
-        aws,
-        "dynamodb_resource",
-        lambda: FailingResource(client_error("ProvisionedThroughputExceededException")),
-    )
+    fail_dynamodb(monkeypatch, "ProvisionedThroughputExceededException")
 
     response = dead_letters(("m1", order_message("ord-1")), ("m2", "not json"))
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from handlers import aws, fulfill_order
+from handlers import fulfill_order
 from handlers.errors import FulfillmentAttemptError, PoisonMessageError
 from handlers.fulfill_order import FulfillmentOutcome, FulfillmentService
 from handlers.models import OrderStatus
@@ -16,8 +16,7 @@ from handlers.repository import OrderRepository
 from tests.unit.conftest import Tables
 from tests.unit.support import (
     ORDERS_TABLE,
-    FailingResource,
-    client_error,
+    fail_dynamodb,
     get_item,
     order_message,
     seed_order,
@@ -26,11 +25,6 @@ from tests.unit.support import (
 )
 
 PENDING = OrderStatus.PENDING_FULFILLMENT.value
-
-
-@pytest.fixture
-def queue_env(tables: Tables, handler_env: None) -> Tables:
-    return tables
 
 
 def set_rate(monkeypatch: pytest.MonkeyPatch, rate: str) -> None:
@@ -52,14 +46,14 @@ def order(tables: Tables, order_id: str) -> dict[str, Any]:
     return item
 
 
-def test_success_rate_one_fulfills_the_order(queue_env: Tables, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_success_rate_one_fulfills_the_order(handler_tables: Tables, monkeypatch: pytest.MonkeyPatch) -> None:
     set_rate(monkeypatch, "1")
-    seed_order(queue_env.orders, "ord-1", PENDING)
+    seed_order(handler_tables.orders, "ord-1", PENDING)
 
     response = deliver(("msg-1", order_message("ord-1")))
 
     assert response == {"batchItemFailures": []}
-    item = order(queue_env, "ord-1")
+    item = order(handler_tables, "ord-1")
     assert item["status"] == "FULFILLED"
     assert item["fulfillment_attempts"] == 1
     assert "fulfilled_at" in item
@@ -67,17 +61,17 @@ def test_success_rate_one_fulfills_the_order(queue_env: Tables, monkeypatch: pyt
 
 
 def test_success_rate_zero_reports_the_message_and_counts_the_attempt(
-    queue_env: Tables, monkeypatch: pytest.MonkeyPatch
+    handler_tables: Tables, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     set_rate(monkeypatch, "0")
-    seed_order(queue_env.orders, "ord-1", PENDING)
+    seed_order(handler_tables.orders, "ord-1", PENDING)
 
     first = deliver(("msg-1", order_message("ord-1")))
     second = deliver(("msg-1", order_message("ord-1")))
 
     assert failed_ids(first) == ["msg-1"]
     assert failed_ids(second) == ["msg-1"]
-    item = order(queue_env, "ord-1")
+    item = order(handler_tables, "ord-1")
     assert item["status"] == PENDING
     assert item["fulfillment_attempts"] == 2
     assert item["last_fulfillment_error"] == fulfill_order.SIMULATED_FAILURE
@@ -85,17 +79,17 @@ def test_success_rate_zero_reports_the_message_and_counts_the_attempt(
 
 
 def test_a_duplicate_delivery_of_a_fulfilled_order_is_acknowledged_and_changes_nothing(
-    queue_env: Tables, monkeypatch: pytest.MonkeyPatch
+    handler_tables: Tables, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     set_rate(monkeypatch, "1")
-    seed_order(queue_env.orders, "ord-1", PENDING)
+    seed_order(handler_tables.orders, "ord-1", PENDING)
     assert deliver(("msg-1", order_message("ord-1"))) == {"batchItemFailures": []}
-    fulfilled = order(queue_env, "ord-1")
+    fulfilled = order(handler_tables, "ord-1")
 
     again = deliver(("msg-1", order_message("ord-1")), ("msg-1-dup", order_message("ord-1")))
 
     assert again == {"batchItemFailures": []}
-    item = order(queue_env, "ord-1")
+    item = order(handler_tables, "ord-1")
     assert item["status"] == "FULFILLED"
     assert item["fulfilled_at"] == fulfilled["fulfilled_at"]
     assert item["fulfillment_attempts"] == fulfilled["fulfillment_attempts"] == 1
@@ -109,38 +103,42 @@ class StaleReads(OrderRepository):
         return None if item is None else {**item, "status": PENDING}
 
 
-def test_a_duplicate_delivery_that_lost_the_race_does_not_count_an_attempt(queue_env: Tables) -> None:
-    seed_order(queue_env.orders, "ord-1", PENDING)
-    FulfillmentService(queue_env.order_repository(), Decimal(1), random.Random(0)).fulfill("ord-1")
-    fulfilled = order(queue_env, "ord-1")
+def test_a_duplicate_delivery_that_lost_the_race_does_not_count_an_attempt(handler_tables: Tables) -> None:
+    seed_order(handler_tables.orders, "ord-1", PENDING)
+    FulfillmentService(handler_tables.order_repository(), Decimal(1), random.Random(0)).fulfill("ord-1")
+    fulfilled = order(handler_tables, "ord-1")
     assert fulfilled["fulfillment_attempts"] == 1
-    racing = FulfillmentService(StaleReads(ORDERS_TABLE, queue_env.dynamodb), Decimal(1), random.Random(0))
+    racing = FulfillmentService(
+        StaleReads(ORDERS_TABLE, handler_tables.dynamodb), Decimal(1), random.Random(0)
+    )
 
     outcome = racing.fulfill("ord-1")
 
     assert outcome is FulfillmentOutcome.ALREADY_TERMINAL
-    assert order(queue_env, "ord-1") == fulfilled
+    assert order(handler_tables, "ord-1") == fulfilled
 
 
 def test_a_failed_duplicate_delivery_that_lost_the_race_does_not_count_an_attempt(
-    queue_env: Tables,
+    handler_tables: Tables,
 ) -> None:
-    seed_order(queue_env.orders, "ord-1", OrderStatus.FULFILLED.value, fulfillment_attempts=1)
-    racing = FulfillmentService(StaleReads(ORDERS_TABLE, queue_env.dynamodb), Decimal(0), random.Random(0))
+    seed_order(handler_tables.orders, "ord-1", OrderStatus.FULFILLED.value, fulfillment_attempts=1)
+    racing = FulfillmentService(
+        StaleReads(ORDERS_TABLE, handler_tables.dynamodb), Decimal(0), random.Random(0)
+    )
 
     with pytest.raises(FulfillmentAttemptError):
         racing.fulfill("ord-1")
 
-    item = order(queue_env, "ord-1")
+    item = order(handler_tables, "ord-1")
     assert item["status"] == "FULFILLED"
     assert item["fulfillment_attempts"] == 1
     assert "last_fulfillment_error" not in item
 
 
 def test_failed_attempts_then_a_success_count_every_attempt_once(
-    queue_env: Tables, monkeypatch: pytest.MonkeyPatch
+    handler_tables: Tables, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    seed_order(queue_env.orders, "ord-1", PENDING)
+    seed_order(handler_tables.orders, "ord-1", PENDING)
     set_rate(monkeypatch, "0")
     deliver(("msg-1", order_message("ord-1")))
     deliver(("msg-1", order_message("ord-1")))
@@ -148,7 +146,7 @@ def test_failed_attempts_then_a_success_count_every_attempt_once(
 
     assert deliver(("msg-1", order_message("ord-1"))) == {"batchItemFailures": []}
 
-    item = order(queue_env, "ord-1")
+    item = order(handler_tables, "ord-1")
     assert item["status"] == "FULFILLED"
     assert item["fulfillment_attempts"] == 3
 
@@ -157,15 +155,15 @@ def test_failed_attempts_then_a_success_count_every_attempt_once(
     "status", [OrderStatus.FULFILLED, OrderStatus.FULFILLMENT_FAILED, OrderStatus.REJECTED]
 )
 def test_a_terminal_order_is_acknowledged_without_an_attempt(
-    queue_env: Tables, monkeypatch: pytest.MonkeyPatch, status: OrderStatus
+    handler_tables: Tables, monkeypatch: pytest.MonkeyPatch, status: OrderStatus
 ) -> None:
     set_rate(monkeypatch, "0")
-    seed_order(queue_env.orders, "ord-1", status.value)
+    seed_order(handler_tables.orders, "ord-1", status.value)
 
     response = deliver(("msg-1", order_message("ord-1")))
 
     assert response == {"batchItemFailures": []}
-    item = order(queue_env, "ord-1")
+    item = order(handler_tables, "ord-1")
     assert item["status"] == status.value
     assert item["fulfillment_attempts"] == 0
 
@@ -184,50 +182,50 @@ def test_a_terminal_order_is_acknowledged_without_an_attempt(
     ],
 )
 def test_only_the_poison_message_of_a_batch_is_reported(
-    queue_env: Tables, monkeypatch: pytest.MonkeyPatch, poison: str
+    handler_tables: Tables, monkeypatch: pytest.MonkeyPatch, poison: str
 ) -> None:
     set_rate(monkeypatch, "1")
-    seed_order(queue_env.orders, "ord-good", PENDING)
+    seed_order(handler_tables.orders, "ord-good", PENDING)
 
     response = deliver(("msg-poison", poison), ("msg-good", order_message("ord-good")))
 
     assert failed_ids(response) == ["msg-poison"]
-    assert order(queue_env, "ord-good")["status"] == "FULFILLED"
+    assert order(handler_tables, "ord-good")["status"] == "FULFILLED"
 
 
 @pytest.mark.parametrize("status", [OrderStatus.RECEIVED, OrderStatus.VALIDATED])
 def test_an_order_not_yet_pending_is_reported_failed_and_left_alone(
-    queue_env: Tables, monkeypatch: pytest.MonkeyPatch, status: OrderStatus
+    handler_tables: Tables, monkeypatch: pytest.MonkeyPatch, status: OrderStatus
 ) -> None:
     set_rate(monkeypatch, "1")
-    seed_order(queue_env.orders, "ord-early", status.value)
+    seed_order(handler_tables.orders, "ord-early", status.value)
 
     response = deliver(("msg-early", order_message("ord-early")))
 
     assert failed_ids(response) == ["msg-early"]
-    item = order(queue_env, "ord-early")
+    item = order(handler_tables, "ord-early")
     assert item["status"] == status.value
     assert item["fulfillment_attempts"] == 0
 
 
 def test_an_unknown_order_is_reported_failed_and_not_created(
-    queue_env: Tables, monkeypatch: pytest.MonkeyPatch
+    handler_tables: Tables, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     set_rate(monkeypatch, "1")
 
     response = deliver(("msg-ghost", order_message("ord-ghost")))
 
     assert failed_ids(response) == ["msg-ghost"]
-    assert get_item(queue_env.orders, "ord-ghost") is None
+    assert get_item(handler_tables.orders, "ord-ghost") is None
 
 
 def test_a_mixed_batch_reports_exactly_the_messages_that_did_not_succeed(
-    queue_env: Tables, monkeypatch: pytest.MonkeyPatch
+    handler_tables: Tables, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     set_rate(monkeypatch, "1")
-    seed_order(queue_env.orders, "ord-pending", PENDING)
-    seed_order(queue_env.orders, "ord-done", OrderStatus.FULFILLED.value)
-    seed_order(queue_env.orders, "ord-received", OrderStatus.RECEIVED.value)
+    seed_order(handler_tables.orders, "ord-pending", PENDING)
+    seed_order(handler_tables.orders, "ord-done", OrderStatus.FULFILLED.value)
+    seed_order(handler_tables.orders, "ord-received", OrderStatus.RECEIVED.value)
 
     response = deliver(
         ("m1", order_message("ord-pending")),
@@ -238,25 +236,23 @@ def test_a_mixed_batch_reports_exactly_the_messages_that_did_not_succeed(
     )
 
     assert failed_ids(response) == ["m2", "m4", "m5"]
-    assert order(queue_env, "ord-pending")["status"] == "FULFILLED"
+    assert order(handler_tables, "ord-pending")["status"] == "FULFILLED"
 
 
 def test_throttled_storage_returns_the_message_to_the_queue(
-    queue_env: Tables, monkeypatch: pytest.MonkeyPatch
+    handler_tables: Tables, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     set_rate(monkeypatch, "1")
-    monkeypatch.setattr(
-        aws, "dynamodb_resource", lambda: FailingResource(client_error("ThrottlingException"))
-    )
+    fail_dynamodb(monkeypatch, "ThrottlingException")
 
     response = deliver(("msg-1", order_message("ord-1")))
 
     assert failed_ids(response) == ["msg-1"]
 
 
-def test_the_service_raises_distinct_errors_for_missing_and_unready_orders(queue_env: Tables) -> None:
-    seed_order(queue_env.orders, "ord-received", OrderStatus.RECEIVED.value)
-    service = FulfillmentService(queue_env.order_repository(), Decimal(1), random.Random(0))
+def test_the_service_raises_distinct_errors_for_missing_and_unready_orders(handler_tables: Tables) -> None:
+    seed_order(handler_tables.orders, "ord-received", OrderStatus.RECEIVED.value)
+    service = FulfillmentService(handler_tables.order_repository(), Decimal(1), random.Random(0))
 
     with pytest.raises(PoisonMessageError):
         service.fulfill("ord-missing")
@@ -274,52 +270,52 @@ def _outcomes(service: FulfillmentService, order_ids: list[str]) -> list[bool]:
     return results
 
 
-def test_the_same_seed_gives_the_same_outcomes(queue_env: Tables) -> None:
+def test_the_same_seed_gives_the_same_outcomes(handler_tables: Tables) -> None:
     first_ids = [f"first-{n}" for n in range(25)]
     second_ids = [f"second-{n}" for n in range(25)]
     for order_id in first_ids + second_ids:
-        seed_order(queue_env.orders, order_id, PENDING)
-    repository = queue_env.order_repository()
+        seed_order(handler_tables.orders, order_id, PENDING)
+    repository = handler_tables.order_repository()
 
     first = _outcomes(FulfillmentService(repository, Decimal("0.5"), random.Random(1234)), first_ids)
     second = _outcomes(FulfillmentService(repository, Decimal("0.5"), random.Random(1234)), second_ids)
 
     assert first == second
     assert True in first and False in first, "a 0.5 rate over 25 draws should mix outcomes"
-    statuses = [order(queue_env, oid)["status"] for oid in second_ids]
+    statuses = [order(handler_tables, oid)["status"] for oid in second_ids]
     assert statuses == ["FULFILLED" if ok else PENDING for ok in second]
 
 
-def _run_seeded_batch(queue_env: Tables, prefix: str) -> list[str]:
+def _run_seeded_batch(handler_tables: Tables, prefix: str) -> list[str]:
     ids = [f"{prefix}-{n}" for n in range(12)]
     for order_id in ids:
-        seed_order(queue_env.orders, order_id, PENDING)
+        seed_order(handler_tables.orders, order_id, PENDING)
     response = deliver(*((f"msg-{n}", order_message(oid)) for n, oid in enumerate(ids)))
     return failed_ids(response)
 
 
 def test_the_seed_from_the_environment_makes_a_cold_start_reproducible(
-    queue_env: Tables, monkeypatch: pytest.MonkeyPatch
+    handler_tables: Tables, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     set_rate(monkeypatch, "0.5")
     monkeypatch.setenv("FULFILLMENT_RANDOM_SEED", "99")
 
-    first = _run_seeded_batch(queue_env, "cold-a")
+    first = _run_seeded_batch(handler_tables, "cold-a")
     fulfill_order._rng_for_seed.cache_clear()  # a new Lambda execution environment
-    second = _run_seeded_batch(queue_env, "cold-b")
+    second = _run_seeded_batch(handler_tables, "cold-b")
 
     assert first == second
     assert 0 < len(first) < 12, "a 0.5 rate over 12 draws should mix outcomes"
 
 
 def test_warm_invocations_continue_the_seeded_sequence_instead_of_repeating_it(
-    queue_env: Tables, monkeypatch: pytest.MonkeyPatch
+    handler_tables: Tables, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     set_rate(monkeypatch, "0.5")
     monkeypatch.setenv("FULFILLMENT_RANDOM_SEED", "7")
     outcomes = []
     for n in range(20):
-        seed_order(queue_env.orders, f"warm-{n}", PENDING)
+        seed_order(handler_tables.orders, f"warm-{n}", PENDING)
         outcomes.append(deliver((f"msg-{n}", order_message(f"warm-{n}"))) == {"batchItemFailures": []})
 
     assert len(set(outcomes)) == 2, "each invocation must draw anew, not re-seed"

@@ -9,13 +9,12 @@ import pytest
 from pydantic import ValidationError
 
 from components.state_machine import LAMBDA_TRANSIENT_ERRORS
-from handlers import aws, order_storage, validator
+from handlers import order_storage, validator
 from handlers.errors import OrderStateConflictError, TransientStorageError
 from handlers.models import OrderStatus
 from tests.unit.conftest import Tables
 from tests.unit.support import (
-    FailingResource,
-    client_error,
+    fail_dynamodb,
     find_floats,
     fixture_text,
     get_item,
@@ -24,11 +23,6 @@ from tests.unit.support import (
 )
 
 ORDER_ID = "00000000-0000-4000-8000-00000000a001"
-
-
-@pytest.fixture
-def storage(tables: Tables, handler_env: None) -> Tables:
-    return tables
 
 
 def receive(tables: Tables, order_id: str = ORDER_ID, body: str | None = None) -> None:
@@ -56,15 +50,15 @@ def rejection_event(order_id: str = ORDER_ID) -> dict[str, Any]:
     return {"operation": "record_rejection", "order_id": order_id, "reasons": output["reasons"]}
 
 
-def test_store_validated_moves_received_to_validated_with_typed_fields(storage: Tables) -> None:
-    receive(storage)
-    before = get_item(storage.orders, ORDER_ID)
+def test_store_validated_moves_received_to_validated_with_typed_fields(handler_tables: Tables) -> None:
+    receive(handler_tables)
+    before = get_item(handler_tables.orders, ORDER_ID)
     assert before is not None
 
     result = order_storage.handler(store_event(), None)
 
     assert result == {"order_id": ORDER_ID, "status": "VALIDATED"}
-    item = get_item(storage.orders, ORDER_ID)
+    item = get_item(handler_tables.orders, ORDER_ID)
     assert item is not None
     assert item["status"] == "VALIDATED"
     assert item["customer_id"] == "cust_123"
@@ -88,15 +82,15 @@ def test_store_validated_moves_received_to_validated_with_typed_fields(storage: 
     assert find_floats(item) == []
 
 
-def test_store_validated_twice_is_safe(storage: Tables) -> None:
-    receive(storage)
+def test_store_validated_twice_is_safe(handler_tables: Tables) -> None:
+    receive(handler_tables)
     order_storage.handler(store_event(), None)
-    first = get_item(storage.orders, ORDER_ID)
+    first = get_item(handler_tables.orders, ORDER_ID)
 
     result = order_storage.handler(store_event(), None)
 
     assert result["status"] == "VALIDATED"
-    second = get_item(storage.orders, ORDER_ID)
+    second = get_item(handler_tables.orders, ORDER_ID)
     assert first is not None and second is not None
     volatile = {"updated_at", "validated_at"}
     assert {k: v for k, v in second.items() if k not in volatile} == {
@@ -105,66 +99,70 @@ def test_store_validated_twice_is_safe(storage: Tables) -> None:
 
 
 @pytest.mark.parametrize("status", [OrderStatus.PENDING_FULFILLMENT, OrderStatus.FULFILLED])
-def test_store_validated_never_moves_a_progressed_order_back(storage: Tables, status: OrderStatus) -> None:
-    seed_order(storage.orders, ORDER_ID, status.value)
+def test_store_validated_never_moves_a_progressed_order_back(
+    handler_tables: Tables, status: OrderStatus
+) -> None:
+    seed_order(handler_tables.orders, ORDER_ID, status.value)
 
     result = order_storage.handler(store_event(), None)
 
     assert result["status"] == status.value
-    item = get_item(storage.orders, ORDER_ID)
+    item = get_item(handler_tables.orders, ORDER_ID)
     assert item is not None
     assert item["status"] == status.value
     assert "validated_at" not in item
 
 
 @pytest.mark.parametrize("status", [OrderStatus.REJECTED, OrderStatus.FULFILLMENT_FAILED])
-def test_store_validated_after_a_final_failure_is_a_conflict(storage: Tables, status: OrderStatus) -> None:
-    seed_order(storage.orders, ORDER_ID, status.value)
+def test_store_validated_after_a_final_failure_is_a_conflict(
+    handler_tables: Tables, status: OrderStatus
+) -> None:
+    seed_order(handler_tables.orders, ORDER_ID, status.value)
 
     with pytest.raises(OrderStateConflictError, match=status.value):
         order_storage.handler(store_event(), None)
 
-    item = get_item(storage.orders, ORDER_ID)
+    item = get_item(handler_tables.orders, ORDER_ID)
     assert item is not None
     assert item["status"] == status.value
     assert "customer_id" not in item
 
 
-def test_record_rejection_writes_the_reasons_and_a_failed_order_record(storage: Tables) -> None:
-    receive(storage, body=fixture_text("invalid_order_missing_customer.json"))
+def test_record_rejection_writes_the_reasons_and_a_failed_order_record(handler_tables: Tables) -> None:
+    receive(handler_tables, body=fixture_text("invalid_order_missing_customer.json"))
     event = rejection_event()
 
     result = order_storage.handler(event, None)
 
     assert result == {"order_id": ORDER_ID, "status": "REJECTED"}
-    item = get_item(storage.orders, ORDER_ID)
+    item = get_item(handler_tables.orders, ORDER_ID)
     assert item is not None
     assert item["status"] == "REJECTED"
     assert item["failure_stage"] == "validation"
     assert item["failure_reasons"] == event["reasons"]
     assert any(reason.startswith("customer_id") for reason in item["failure_reasons"])
     assert "failed_at" in item
-    failed = get_item(storage.failed, ORDER_ID)
+    failed = get_item(handler_tables.failed, ORDER_ID)
     assert failed is not None
     assert failed["stage"] == "validation"
     assert failed["reasons"] == event["reasons"]
 
 
-def test_record_rejection_twice_keeps_one_failed_record(storage: Tables) -> None:
-    receive(storage, body=fixture_text("invalid_order_missing_customer.json"))
+def test_record_rejection_twice_keeps_one_failed_record(handler_tables: Tables) -> None:
+    receive(handler_tables, body=fixture_text("invalid_order_missing_customer.json"))
 
     first = order_storage.handler(rejection_event(), None)
     second = order_storage.handler(rejection_event(), None)
 
     assert first["status"] == second["status"] == "REJECTED"
-    assert [record["order_id"] for record in scan_all(storage.failed)] == [ORDER_ID]
-    item = get_item(storage.orders, ORDER_ID)
+    assert [record["order_id"] for record in scan_all(handler_tables.failed)] == [ORDER_ID]
+    item = get_item(handler_tables.orders, ORDER_ID)
     assert item is not None
     assert item["status"] == "REJECTED"
 
 
-def test_record_workflow_failure_marks_the_order_failed_at_the_workflow_stage(storage: Tables) -> None:
-    seed_order(storage.orders, ORDER_ID, OrderStatus.VALIDATED.value)
+def test_record_workflow_failure_marks_the_order_failed_at_the_workflow_stage(handler_tables: Tables) -> None:
+    seed_order(handler_tables.orders, ORDER_ID, OrderStatus.VALIDATED.value)
     cause = "Lambda.Unknown: " + "x" * (order_storage.MAX_CAUSE_LENGTH * 2)
 
     result = order_storage.handler(
@@ -178,12 +176,12 @@ def test_record_workflow_failure_marks_the_order_failed_at_the_workflow_stage(st
     )
 
     assert result == {"order_id": ORDER_ID, "status": "FULFILLMENT_FAILED"}
-    item = get_item(storage.orders, ORDER_ID)
+    item = get_item(handler_tables.orders, ORDER_ID)
     assert item is not None
     assert item["status"] == "FULFILLMENT_FAILED"
     assert item["failure_stage"] == "workflow"
     assert any("States.TaskFailed" in reason for reason in item["failure_reasons"])
-    failed = get_item(storage.failed, ORDER_ID)
+    failed = get_item(handler_tables.failed, ORDER_ID)
     assert failed is not None
     assert failed["stage"] == "workflow"
     assert failed["error"] == "States.TaskFailed"
@@ -191,44 +189,46 @@ def test_record_workflow_failure_marks_the_order_failed_at_the_workflow_stage(st
     assert len(failed["cause"]) == order_storage.MAX_CAUSE_LENGTH
 
 
-def test_record_workflow_failure_twice_keeps_one_failed_record(storage: Tables) -> None:
-    receive(storage)
+def test_record_workflow_failure_twice_keeps_one_failed_record(handler_tables: Tables) -> None:
+    receive(handler_tables)
     event = {"operation": "record_workflow_failure", "order_id": ORDER_ID, "error": "States.Timeout"}
 
     order_storage.handler(event, None)
     result = order_storage.handler(event, None)
 
     assert result["status"] == "FULFILLMENT_FAILED"
-    assert len(scan_all(storage.failed)) == 1
-    item = get_item(storage.orders, ORDER_ID)
+    assert len(scan_all(handler_tables.failed)) == 1
+    item = get_item(handler_tables.orders, ORDER_ID)
     assert item is not None
     assert item["status"] == "FULFILLMENT_FAILED"
 
 
-def test_record_workflow_failure_does_not_undo_a_fulfilled_order(storage: Tables) -> None:
-    seed_order(storage.orders, ORDER_ID, OrderStatus.FULFILLED.value, fulfilled_at="2024-01-01T00:00:01.000Z")
+def test_record_workflow_failure_does_not_undo_a_fulfilled_order(handler_tables: Tables) -> None:
+    seed_order(
+        handler_tables.orders, ORDER_ID, OrderStatus.FULFILLED.value, fulfilled_at="2024-01-01T00:00:01.000Z"
+    )
 
     result = order_storage.handler(
         {"operation": "record_workflow_failure", "order_id": ORDER_ID, "error": "States.Timeout"}, None
     )
 
     assert result["status"] == "FULFILLED"
-    item = get_item(storage.orders, ORDER_ID)
+    item = get_item(handler_tables.orders, ORDER_ID)
     assert item is not None
     assert item["status"] == "FULFILLED"
     assert item["fulfilled_at"] == "2024-01-01T00:00:01.000Z"
-    assert scan_all(storage.failed) == []
+    assert scan_all(handler_tables.failed) == []
 
 
-def test_record_rejection_of_an_order_that_moved_on_writes_no_failure_record(storage: Tables) -> None:
-    seed_order(storage.orders, ORDER_ID, OrderStatus.PENDING_FULFILLMENT.value)
+def test_record_rejection_of_an_order_that_moved_on_writes_no_failure_record(handler_tables: Tables) -> None:
+    seed_order(handler_tables.orders, ORDER_ID, OrderStatus.PENDING_FULFILLMENT.value)
 
     result = order_storage.handler(
         {"operation": "record_rejection", "order_id": ORDER_ID, "reasons": ["x"]}, None
     )
 
     assert result["status"] == "PENDING_FULFILLMENT"
-    assert scan_all(storage.failed) == []
+    assert scan_all(handler_tables.failed) == []
 
 
 @pytest.mark.parametrize(
@@ -250,32 +250,30 @@ def test_record_rejection_of_an_order_that_moved_on_writes_no_failure_record(sto
         "incomplete order",
     ],
 )
-def test_a_malformed_request_is_refused_before_any_write(storage: Tables, event: dict[str, Any]) -> None:
+def test_a_malformed_request_is_refused_before_any_write(
+    handler_tables: Tables, event: dict[str, Any]
+) -> None:
     with pytest.raises(ValidationError):
         order_storage.handler(event, None)
 
-    assert scan_all(storage.orders) == []
-    assert scan_all(storage.failed) == []
+    assert scan_all(handler_tables.orders) == []
+    assert scan_all(handler_tables.failed) == []
 
 
-def test_store_validated_refuses_money_with_more_than_two_decimals(storage: Tables) -> None:
+def test_store_validated_refuses_money_with_more_than_two_decimals(handler_tables: Tables) -> None:
     event = store_event()
     event["order"]["items"][0]["price"] = "29.999"
 
     with pytest.raises(ValidationError):
         order_storage.handler(event, None)
 
-    assert scan_all(storage.orders) == []
+    assert scan_all(handler_tables.orders) == []
 
 
 def test_throttled_dynamodb_raises_the_error_the_state_machine_retries(
-    storage: Tables, monkeypatch: pytest.MonkeyPatch
+    handler_tables: Tables, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(
-        aws,
-        "dynamodb_resource",
-        lambda: FailingResource(client_error("ProvisionedThroughputExceededException")),
-    )
+    fail_dynamodb(monkeypatch, "ProvisionedThroughputExceededException")
 
     with pytest.raises(TransientStorageError) as raised:
         order_storage.handler(store_event(), None)
