@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import json
+import logging
 import os
 import threading
 import time
@@ -23,6 +24,8 @@ from typing import Any
 from unittest import mock
 
 from moto.awslambda.models import LambdaFunction
+
+logger = logging.getLogger("dofs.local.lambda")
 
 Handler = Callable[[Any, Any], Any]
 
@@ -116,6 +119,7 @@ class InProcessLambdaRuntime:
                 error_type = None
             except Exception as exc:  # Lambda reports every handler exception the same way
                 result, error_type = error_payload(exc), type(exc).__name__
+                logger.warning("%s raised %s: %s", function_name, error_type, exc, exc_info=exc)
             finally:
                 self._running.function_name = outer
         self.invocations.append(Invocation(function_name, event, result, error_type))

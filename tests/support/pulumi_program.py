@@ -5,19 +5,17 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pulumi
-import yaml
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.settings import get_monitor
 
-from components.config import load_settings
-from components.program import create_dofs
+from local.pulumi_runner import PROJECT_ROOT, stack_config
+from local.pulumi_runner import run_program as local_run_program
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+__all__ = ["PROJECT_ROOT", "ProgramRun", "RecordedResource", "RecordingMocks", "run_program", "stack_config"]
 
 
 @dataclass
@@ -27,12 +25,6 @@ class RecordedResource:
     inputs: dict[str, Any]
     outputs: dict[str, Any]
     parent_type: str = ""
-
-
-def stack_config(stack: str) -> dict[str, str]:
-    """The config of ``Pulumi.<stack>.yaml`` as Pulumi hands it to the program."""
-    document = yaml.safe_load((PROJECT_ROOT / f"Pulumi.{stack}.yaml").read_text()) or {}
-    return {key: str(value) for key, value in (document.get("config") or {}).items()}
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
@@ -121,21 +113,12 @@ class ProgramRun:
 
 
 def run_program(stack: str = "dev", overrides: Mapping[str, str] | None = None) -> ProgramRun:
-    """Run ``__main__``'s program for ``stack`` with its YAML config plus ``overrides``."""
+    """Run ``__main__.py`` for ``stack`` with its YAML config plus ``overrides``."""
     config = {**stack_config(stack), **(overrides or {})}
     mocks = RecordingMocks(config.get("aws:region", "us-east-1"))
-    pulumi.runtime.set_mocks(mocks, project="dofs", stack=stack, preview=False)
-    pulumi.runtime.set_all_config(config)
-    collected: dict[str, Any] = {}
-
-    @pulumi.runtime.test  # type: ignore[untyped-decorator]
-    def _run() -> pulumi.Output[Any]:
-        outputs = create_dofs(load_settings()).outputs()
-        return pulumi.Output.all(**outputs).apply(collected.update)
-
-    _run()
+    outputs = local_run_program(mocks, stack, overrides)
     _record_parents(mocks.resources)
-    return ProgramRun(stack, mocks.resources, collected)
+    return ProgramRun(stack, mocks.resources, outputs)
 
 
 def _record_parents(resources: list[RecordedResource]) -> None:

@@ -1,0 +1,127 @@
+"""Command line of the local stack.
+
+python -m local run [--port 8080] [--aws-port 4566] [--stack dev] [--config KEY=VALUE ...]
+python -m local smoke --url URL [--stack dev]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import FrameType
+from typing import TextIO
+
+from components.config import StackConfigError
+from local import smoke
+from local.console import StatusBoard, banner, configure_logging
+from local.errors import LocalStackError
+from local.pulumi_runner import PROJECT_ROOT, config_override
+from local.stack import DEFAULT_API_PORT, DEFAULT_AWS_PORT, LocalStack, LocalStackOptions
+
+LOG_DIR = PROJECT_ROOT / "build" / "local"
+
+
+def _port(raw: str) -> int:
+    port = int(raw)
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{raw}: a port is 0-65535 (0 picks a free one)")
+    return port
+
+
+def run_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m local run", description="Run DOFS on a local AWS emulator."
+    )
+    parser.add_argument("--port", type=_port, default=DEFAULT_API_PORT, help="order API port (default 8080)")
+    parser.add_argument(
+        "--aws-port", type=_port, default=DEFAULT_AWS_PORT, help="AWS emulator port (default 4566)"
+    )
+    parser.add_argument("--stack", default="dev", help="which Pulumi.<stack>.yaml to use (default dev)")
+    parser.add_argument(
+        "--config",
+        type=config_override,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a stack setting for this run, like `pulumi config set` (repeatable)",
+    )
+    parser.add_argument("--log-file", type=Path, help="default build/local/<stack>.log")
+    parser.add_argument(
+        "--outputs-file", type=Path, help="write the stack outputs as JSON once the API is up"
+    )
+    return parser
+
+
+class _StopRequested(Exception):  # noqa: N818 (a signal, not an error)
+    """Raised in the main thread by SIGINT/SIGTERM."""
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[None]:
+    def _raise(signum: int, frame: FrameType | None) -> None:
+        raise _StopRequested(signal.Signals(signum).name)
+
+    previous = {s: signal.signal(s, _raise) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def run(argv: list[str], console: TextIO) -> int:
+    args = run_parser().parse_args(argv)
+    log_file: Path = args.log_file or LOG_DIR / f"{args.stack}.log"
+    options = LocalStackOptions(args.stack, args.port, args.aws_port, dict(args.config))
+    started = time.monotonic()
+    log_stream = configure_logging(log_file, console)
+    with _stop_on_signals(), contextlib.redirect_stdout(log_stream):
+        try:
+            stack = LocalStack(options)
+            print("starting DOFS locally...", file=console, flush=True)
+            stack.start()
+        except (LocalStackError, StackConfigError) as exc:
+            print(f"error: {exc}", file=console, flush=True)
+            return 2
+        except _StopRequested:
+            return 130
+        board = StatusBoard(stack, console)
+        try:
+            print(banner(stack, log_file), file=console, flush=True)
+            print(f"(ready in {time.monotonic() - started:.1f} s)", file=console, flush=True)
+            if args.outputs_file:
+                args.outputs_file.write_text(
+                    json.dumps({**stack.outputs, "aws_endpoint": stack.aws_endpoint})
+                )
+            board.start()
+            threading.Event().wait()
+        except _StopRequested:
+            print("\nstopping...", file=console, flush=True)
+        finally:
+            board.stop() if board.is_alive() else None
+            stack.stop()
+        print("stopped.", file=console, flush=True)
+    return 0
+
+
+USAGE = "usage: python -m local {run,smoke} [options]   (--help after a command for its options)"
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] in ("-h", "--help"):
+        print(USAGE)
+        return 0 if argv else 2
+    command, rest = argv[0], argv[1:]
+    if command == "run":
+        return run(rest, sys.stdout)
+    if command == "smoke":
+        return smoke.main(rest)
+    print(f"unknown command {command!r}; {USAGE}", file=sys.stderr)
+    return 2

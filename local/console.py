@@ -1,0 +1,177 @@
+"""What ``make run`` shows on the terminal: a banner, live order counters and one-line
+problem reports; everything else (handler logs, tracebacks, emulator requests) goes to
+the local log file."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from botocore.client import BaseClient
+
+from handlers.models import OrderStatus
+from local.stack import LocalStack
+
+STATUS_INTERVAL_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class OrderCounts:
+    received: int = 0
+    in_progress: int = 0
+    fulfilled: int = 0
+    failed: int = 0
+    rejected: int = 0
+    in_dlq: int = 0
+
+    def line(self) -> str:
+        return (
+            f"received {self.received}  in progress {self.in_progress}  fulfilled {self.fulfilled}  "
+            f"failed {self.failed}  rejected {self.rejected}  in DLQ {self.in_dlq}"
+        )
+
+
+def count_statuses(dynamodb: BaseClient, table_name: str) -> Counter[str]:
+    statuses: Counter[str] = Counter()
+    for page in dynamodb.get_paginator("scan").paginate(
+        TableName=table_name, ProjectionExpression="#s", ExpressionAttributeNames={"#s": "status"}
+    ):
+        statuses.update(item.get("status", {}).get("S", "") for item in page["Items"])
+    return statuses
+
+
+def queue_depth(sqs: BaseClient, queue_url: str) -> int:
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=queue_url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]) + int(
+        attributes["ApproximateNumberOfMessagesNotVisible"]
+    )
+
+
+def read_counts(stack: LocalStack, dynamodb: BaseClient, sqs: BaseClient) -> OrderCounts:
+    statuses = count_statuses(dynamodb, stack.outputs["orders_table_name"])
+    fulfilled = statuses[OrderStatus.FULFILLED]
+    failed = statuses[OrderStatus.FULFILLMENT_FAILED]
+    rejected = statuses[OrderStatus.REJECTED]
+    received = sum(statuses.values())
+    return OrderCounts(
+        received=received,
+        in_progress=received - fulfilled - failed - rejected,
+        fulfilled=fulfilled,
+        failed=failed,
+        rejected=rejected,
+        in_dlq=queue_depth(sqs, stack.outputs["order_dlq_url"]),
+    )
+
+
+class StatusBoard(threading.Thread):
+    """Prints the counters when they change, at most once per interval."""
+
+    def __init__(self, stack: LocalStack, out: TextIO, interval: float = STATUS_INTERVAL_SECONDS) -> None:
+        super().__init__(name="status-board", daemon=True)
+        self.stack, self.out, self.interval = stack, out, interval
+        self.dynamodb, self.sqs = stack.client("dynamodb"), stack.client("sqs")
+        self._stopping = threading.Event()
+        self.last = OrderCounts()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.join(timeout=self.interval + 5)
+
+    def run(self) -> None:
+        while not self._stopping.wait(self.interval):
+            try:
+                counts = read_counts(self.stack, self.dynamodb, self.sqs)
+            except Exception:
+                logging.getLogger("dofs.local").exception("could not read the order counters")
+                continue
+            if counts != self.last:
+                self.last = counts
+                print(f"{time.strftime('%H:%M:%S')}  {counts.line()}", file=self.out, flush=True)
+
+
+class OneLineFormatter(logging.Formatter):
+    """The message only; a traceback is left to the log file, which the line points to."""
+
+    def __init__(self, log_file: Path) -> None:
+        super().__init__("%(asctime)s  %(levelname)s  %(message)s", datefmt="%H:%M:%S")
+        self.log_file = log_file
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().formatMessage(self._prepared(record))
+        return f"{line} (traceback in {self.log_file})" if record.exc_info else line
+
+    def _prepared(self, record: logging.LogRecord) -> logging.LogRecord:
+        record.message = record.getMessage()
+        record.asctime = self.formatTime(record, self.datefmt)
+        return record
+
+
+def configure_logging(log_file: Path, console: TextIO) -> TextIO:
+    """All records to ``log_file``, and the local stack's warnings to the console as one line.
+
+    Returns the log file's stream, so handler output printed to stdout can join it.
+    """
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    stream = log_file.open("w", encoding="utf-8", buffering=1)
+    to_file = logging.StreamHandler(stream)
+    to_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(to_file)
+    root.setLevel(logging.INFO)
+    to_console = logging.StreamHandler(console)
+    to_console.setLevel(logging.WARNING)
+    to_console.setFormatter(OneLineFormatter(log_file))
+    logging.getLogger("dofs.local").addHandler(to_console)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    return stream
+
+
+def banner(stack: LocalStack, log_file: Path) -> str:
+    endpoint, outputs = stack.aws_endpoint, stack.outputs
+    api = stack.api_url
+    lines = [
+        f"DOFS is running locally (stack '{stack.options.stack}', region {stack.region}).",
+        "",
+        f"  Order API      {api}",
+        f"  AWS emulator   {endpoint}",
+        f"  Log file       {log_file}",
+        "",
+        "Place an order:",
+        f"  curl -s -X POST {api}/order -H 'Content-Type: application/json' \\",
+        '    -d \'{"customer_id": "cust_123", "items": [{"product_id": "prod_001", '
+        '"quantity": 2, "price": "29.99"}]}\'',
+        f"  curl -s {api}/orders/<order_id>",
+        "",
+        "Look inside with the AWS CLI (any credentials work):",
+        f"  export AWS_ENDPOINT_URL={endpoint} AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local "
+        f"AWS_DEFAULT_REGION={stack.region}",
+        f"  aws dynamodb scan --table-name {outputs['orders_table_name']}",
+        f"  aws stepfunctions list-executions --state-machine-arn {outputs['state_machine_arn']}",
+        f"  aws sqs get-queue-attributes --queue-url {outputs['order_queue_url']} --attribute-names All",
+        f"  Smoke test: .venv/bin/python -m local smoke --url {api} --stack {stack.options.stack}",
+        "",
+        *_not_served_lines(stack),
+        "",
+        "Ctrl-C stops everything. Counters follow as orders flow:",
+    ]
+    return "\n".join(lines)
+
+
+def _not_served_lines(stack: LocalStack) -> list[str]:
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for resource, reason in stack.not_served():
+        grouped.setdefault((resource.type, reason), []).append(resource.name)
+    lines = [
+        f"Declared but not run locally ({sum(len(n) for n in grouped.values())} of {len(stack.resources)}):"
+    ]
+    for (typ, reason), names in sorted(grouped.items()):
+        lines.append(f"  {typ} ({', '.join(names)}): {reason}")
+    return lines

@@ -1,0 +1,361 @@
+"""Pulumi mocks that create each declared AWS resource in the emulator (moto's server).
+
+``pulumi up`` asks AWS to create a resource and gets back its ARN, URL and name; these
+mocks ask the emulator instead and hand the program the emulator's real answers. The
+local stack is therefore whatever the program declares, with no second copy of names or
+wiring. A resource type the emulator cannot run is recorded with the reason, so the
+start-up banner can list it; nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import pulumi
+from botocore.client import BaseClient
+from moto.core.models import DEFAULT_ACCOUNT_ID
+
+from local.errors import LocalStackError
+from local.event_source import detach_moto_sqs_trigger
+from local.pulumi_runner import PROJECT_ROOT
+
+Created = tuple[str, dict[str, Any]]
+Creator = Callable[["EmulatorMocks", str, dict[str, Any]], Created]
+
+# What the local stack does not run, and why (shown at start-up).
+NOT_EMULATED: dict[str, str] = {
+    "aws:cloudwatch/metricAlarm:MetricAlarm": "no metrics locally, so alarms would never be evaluated",
+    "aws:apigateway/methodSettings:MethodSettings": "the local gateway neither throttles nor meters",
+}
+# Created in the emulator (visible to the AWS CLI) but inert on this machine.
+INERT: dict[str, str] = {
+    "aws:cloudwatch/logGroup:LogGroup": "handler logs go to the local log file instead",
+    "aws:cloudwatch/eventRule:EventRule": "the emulator emits no Step Functions status-change events",
+    "aws:cloudwatch/eventTarget:EventTarget": "its rule never fires locally",
+    "aws:apigateway/deployment:Deployment": "the local gateway serves the API's resources directly",
+    "aws:apigateway/stage:Stage": "served at the local gateway's URL, not under a stage path",
+    "aws:lambda/layerVersion:LayerVersion": "handlers run in-process with the project's own packages",
+}
+
+
+@dataclass(frozen=True)
+class DeclaredResource:
+    """One resource as the program declared it, and what the emulator made of it."""
+
+    type: str
+    name: str
+    id: str
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    emulated: bool
+
+
+@dataclass
+class EmulatorMocks(pulumi.runtime.Mocks):
+    endpoint_url: str
+    region: str
+    gateway_url: str
+    resources: list[DeclaredResource] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def client(self, service: str) -> BaseClient:
+        return boto3.client(service, region_name=self.region, endpoint_url=self.endpoint_url)
+
+    def arn(self, service: str, resource: str) -> str:
+        return f"arn:aws:{service}:{self.region}:{DEFAULT_ACCOUNT_ID}:{resource}"
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        inputs = dict(args.inputs)
+        if not args.typ.startswith("aws:"):  # a ComponentResource: nothing to create
+            return self._record(args, inputs, f"{args.name}-component", {}, emulated=True)
+        creator = CREATORS.get(args.typ)
+        if creator is None and args.typ not in NOT_EMULATED:
+            raise LocalStackError(f"{args.typ} ({args.name}): the local stack does not know this type")
+        if creator is None:
+            resource_id, computed = f"{args.name}-not-emulated", dict[str, Any]()
+        else:
+            resource_id, computed = creator(self, args.name, inputs)
+        return self._record(args, inputs, resource_id, computed, emulated=creator is not None)
+
+    def _record(
+        self,
+        args: pulumi.runtime.MockResourceArgs,
+        inputs: dict[str, Any],
+        resource_id: str,
+        computed: dict[str, Any],
+        *,
+        emulated: bool,
+    ) -> tuple[str, dict[str, Any]]:
+        outputs = {**inputs, **computed}
+        with self._lock:
+            self.resources.append(
+                DeclaredResource(args.typ, args.name, resource_id, inputs, outputs, emulated)
+            )
+        return resource_id, outputs
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        raise LocalStackError(f"the program calls {args.token}, which the local stack does not serve")
+
+
+def _table(mocks: EmulatorMocks, name: str, inputs: dict[str, Any]) -> Created:
+    keys = [{"AttributeName": inputs["hashKey"], "KeyType": "HASH"}]
+    if inputs.get("rangeKey"):
+        keys.append({"AttributeName": inputs["rangeKey"], "KeyType": "RANGE"})
+    table = mocks.client("dynamodb").create_table(
+        TableName=inputs["name"],
+        KeySchema=keys,
+        AttributeDefinitions=[
+            {"AttributeName": a["name"], "AttributeType": a["type"]} for a in inputs["attributes"]
+        ],
+        BillingMode=inputs["billingMode"],
+        SSESpecification={"Enabled": bool(inputs.get("serverSideEncryption", {}).get("enabled"))},
+        DeletionProtectionEnabled=bool(inputs.get("deletionProtectionEnabled")),
+    )["TableDescription"]
+    return table["TableName"], {"arn": table["TableArn"], "name": table["TableName"]}
+
+
+QUEUE_ATTRIBUTES = {
+    "visibilityTimeoutSeconds": "VisibilityTimeout",
+    "messageRetentionSeconds": "MessageRetentionPeriod",
+    "delaySeconds": "DelaySeconds",
+    "maxMessageSize": "MaximumMessageSize",
+    "receiveWaitTimeSeconds": "ReceiveMessageWaitTimeSeconds",
+    "redrivePolicy": "RedrivePolicy",
+    "sqsManagedSseEnabled": "SqsManagedSseEnabled",
+}
+
+
+def _queue_attribute(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(int(value)) if isinstance(value, float) else str(value)
+
+
+def _queue(mocks: EmulatorMocks, name: str, inputs: dict[str, Any]) -> Created:
+    sqs = mocks.client("sqs")
+    attributes = {
+        attribute: _queue_attribute(inputs[key])
+        for key, attribute in QUEUE_ATTRIBUTES.items()
+        if inputs.get(key) not in (None, "")
+    }
+    url = sqs.create_queue(QueueName=inputs["name"], Attributes=attributes)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return url, {"arn": arn, "url": url, "name": inputs["name"]}
+
+
+def _redrive_allow_policy(mocks: EmulatorMocks, name: str, inputs: dict[str, Any]) -> Created:
+    mocks.client("sqs").set_queue_attributes(
+        QueueUrl=inputs["queueUrl"], Attributes={"RedriveAllowPolicy": inputs["redriveAllowPolicy"]}
+    )
+    return inputs["queueUrl"], {}
+
+
+def _role(mocks: EmulatorMocks, name: str, inputs: dict[str, Any]) -> Created:
+    role_name = inputs.get("name") or name
+    role = mocks.client("iam").create_role(
+        RoleName=role_name,
+        AssumeRolePolicyDocument=inputs["assumeRolePolicy"],
+        Description=inputs.get("description", ""),
+    )["Role"]
+    return role_name, {"arn": role["Arn"], "name": role_name, "uniqueId": role["RoleId"]}
+
+
+def _role_policy(mocks: EmulatorMocks, name: str, inputs: dict[str, Any]) -> Created:
+    mocks.client("iam").put_role_policy(
+        RoleName=inputs["role"], PolicyName=name, PolicyDocument=inputs["policy"]
+    )
+    return f"{inputs['role']}:{name}", {"name": name}
+
+
+def _log_group(mocks: EmulatorMocks, name: str, inputs: dict[str, Any]) -> Created:
+    logs = mocks.client("logs")
+    logs.create_log_group(logGroupName=inputs["name"])
+    if inputs.get("retentionInDays"):
+        logs.put_retention_policy(logGroupName=inputs["name"], retentionInDays=int(inputs["retentionInDays"]))
+    return inputs["name"], {"arn": mocks.arn("logs", f"log-group:{inputs['name']}")}
+
+
+def _archive_bytes(archive: pulumi.FileArchive) -> bytes:
+    return (PROJECT_ROOT / str(archive.path)).read_bytes()
+
+
+def _layer(mocks: EmulatorMocks, name: str, inputs: dict[str, Any]) -> Created:
+    layer = mocks.client("lambda").publish_layer_version(
+        LayerName=inputs["layerName"],
+        Description=inputs.get("description", ""),
+        Content={"ZipFile": _archive_bytes(inputs["code"])},
+        CompatibleRuntimes=inputs.get("compatibleRuntimes", []),
+        CompatibleArchitectures=inputs.get("compatibleArchitectures", []),
+    )
+    arn = layer["LayerVersionArn"]
+    return arn, {"arn": arn, "layerArn": layer["LayerArn"], "version": str(layer["Version"])}
+
+
+def _function(mocks: EmulatorMocks, name: str, inputs: dict[str, Any]) -> Created:
+    created = mocks.client("lambda").create_function(
+        FunctionName=inputs["name"],
+        Description=inputs.get("description", ""),
+        Runtime=inputs["runtime"],
+        Role=inputs["role"],
+        Handler=inputs["handler"],
+        Code={"ZipFile": _archive_bytes(inputs["code"])},
+        Environment={"Variables": (inputs.get("environment") or {}).get("variables", {})},
+        Timeout=int(inputs["timeout"]),
+        MemorySize=int(inputs["memorySize"]),
+        Architectures=inputs["architectures"],
+        Layers=inputs.get("layers", []),
+        TracingConfig={"Mode": (inputs.get("tracingConfig") or {}).get("mode", "PassThrough")},
+    )
+    arn = created["FunctionArn"]
+    invoke_arn = f"arn:aws:apigateway:{mocks.region}:lambda:path/2015-03-31/functions/{arn}/invocations"
+    return inputs["name"], {"arn": arn, "invokeArn": invoke_arn, "qualifiedArn": f"{arn}:$LATEST"}
+
+
+def _permission(mocks: EmulatorMocks, name: str, inputs: dict[str, Any]) -> Created:
+    statement_id = inputs.get("statementId") or name
+    mocks.client("lambda").add_permission(
+        FunctionName=inputs["function"],
+        StatementId=statement_id,
+        Action=inputs["action"],
+        Principal=inputs["principal"],
+        SourceArn=inputs["sourceArn"],
+    )
+    return statement_id, {"statementId": statement_id}
+
+
+def _event_source_mapping(mocks: EmulatorMocks, name: str, inputs: dict[str, Any]) -> Created:
+    mapping = mocks.client("lambda").create_event_source_mapping(
+        EventSourceArn=inputs["eventSourceArn"],
+        FunctionName=inputs["functionName"],
+        BatchSize=int(inputs["batchSize"]),
+        MaximumBatchingWindowInSeconds=int(inputs.get("maximumBatchingWindowInSeconds", 0)),
+        FunctionResponseTypes=inputs.get("functionResponseTypes", []),
+        Enabled=inputs.get("enabled", True),
+    )
+    detach_moto_sqs_trigger(mapping["EventSourceArn"], mapping["FunctionArn"], mocks.region)
+    return mapping["UUID"], {"uuid": mapping["UUID"], "functionArn": mapping["FunctionArn"]}
+
+
+def _state_machine(mocks: EmulatorMocks, name: str, inputs: dict[str, Any]) -> Created:
+    arn = mocks.client("stepfunctions").create_state_machine(
+        name=inputs["name"],
+        definition=inputs["definition"],
+        roleArn=inputs["roleArn"],
+        type=inputs.get("type", "STANDARD"),
+        tracingConfiguration={"enabled": bool((inputs.get("tracingConfiguration") or {}).get("enabled"))},
+    )["stateMachineArn"]
+    return arn, {"arn": arn}
+
+
+def _event_rule(mocks: EmulatorMocks, name: str, inputs: dict[str, Any]) -> Created:
+    arn = mocks.client("events").put_rule(
+        Name=inputs["name"], EventPattern=inputs["eventPattern"], Description=inputs.get("description", "")
+    )["RuleArn"]
+    return inputs["name"], {"arn": arn, "name": inputs["name"]}
+
+
+def _event_target(mocks: EmulatorMocks, name: str, inputs: dict[str, Any]) -> Created:
+    target_id = inputs.get("targetId") or name
+    transformer = inputs.get("inputTransformer") or {}
+    mocks.client("events").put_targets(
+        Rule=inputs["rule"],
+        Targets=[
+            {
+                "Id": target_id,
+                "Arn": inputs["arn"],
+                "InputTransformer": {
+                    "InputPathsMap": transformer.get("inputPaths", {}),
+                    "InputTemplate": transformer.get("inputTemplate", ""),
+                },
+            }
+        ],
+    )
+    return f"{inputs['rule']}-{target_id}", {"targetId": target_id}
+
+
+def _rest_api(mocks: EmulatorMocks, name: str, inputs: dict[str, Any]) -> Created:
+    types = (inputs.get("endpointConfiguration") or {}).get("types", "REGIONAL")
+    api = mocks.client("apigateway").create_rest_api(
+        name=inputs["name"],
+        description=inputs.get("description", ""),
+        endpointConfiguration={"types": [types] if isinstance(types, str) else list(types)},
+    )
+    return api["id"], {
+        "rootResourceId": api["rootResourceId"],
+        "executionArn": mocks.arn("execute-api", api["id"]),
+        "arn": f"arn:aws:apigateway:{mocks.region}::/restapis/{api['id']}",
+    }
+
+
+def _api_resource(mocks: EmulatorMocks, name: str, inputs: dict[str, Any]) -> Created:
+    resource = mocks.client("apigateway").create_resource(
+        restApiId=inputs["restApi"], parentId=inputs["parentId"], pathPart=inputs["pathPart"]
+    )
+    return resource["id"], {"path": resource["path"]}
+
+
+def _api_method(mocks: EmulatorMocks, name: str, inputs: dict[str, Any]) -> Created:
+    mocks.client("apigateway").put_method(
+        restApiId=inputs["restApi"],
+        resourceId=inputs["resourceId"],
+        httpMethod=inputs["httpMethod"],
+        authorizationType=inputs["authorization"],
+    )
+    return f"agm-{inputs['restApi']}-{inputs['resourceId']}-{inputs['httpMethod']}", {}
+
+
+def _api_integration(mocks: EmulatorMocks, name: str, inputs: dict[str, Any]) -> Created:
+    mocks.client("apigateway").put_integration(
+        restApiId=inputs["restApi"],
+        resourceId=inputs["resourceId"],
+        httpMethod=inputs["httpMethod"],
+        type=inputs["type"],
+        integrationHttpMethod=inputs["integrationHttpMethod"],
+        uri=inputs["uri"],
+    )
+    return f"agi-{inputs['restApi']}-{inputs['resourceId']}-{inputs['httpMethod']}", {}
+
+
+def _api_deployment(mocks: EmulatorMocks, name: str, inputs: dict[str, Any]) -> Created:
+    deployment = mocks.client("apigateway").create_deployment(
+        restApiId=inputs["restApi"], description=inputs.get("description", "")
+    )
+    return deployment["id"], {}
+
+
+def _api_stage(mocks: EmulatorMocks, name: str, inputs: dict[str, Any]) -> Created:
+    mocks.client("apigateway").create_stage(
+        restApiId=inputs["restApi"],
+        stageName=inputs["stageName"],
+        deploymentId=inputs["deployment"],
+        tracingEnabled=bool(inputs.get("xrayTracingEnabled")),
+    )
+    stage_id = f"ags-{inputs['restApi']}-{inputs['stageName']}"
+    return stage_id, {"invokeUrl": mocks.gateway_url, "stageName": inputs["stageName"]}
+
+
+CREATORS: dict[str, Creator] = {
+    "aws:dynamodb/table:Table": _table,
+    "aws:sqs/queue:Queue": _queue,
+    "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy": _redrive_allow_policy,
+    "aws:iam/role:Role": _role,
+    "aws:iam/rolePolicy:RolePolicy": _role_policy,
+    "aws:cloudwatch/logGroup:LogGroup": _log_group,
+    "aws:lambda/layerVersion:LayerVersion": _layer,
+    "aws:lambda/function:Function": _function,
+    "aws:lambda/permission:Permission": _permission,
+    "aws:lambda/eventSourceMapping:EventSourceMapping": _event_source_mapping,
+    "aws:sfn/stateMachine:StateMachine": _state_machine,
+    "aws:cloudwatch/eventRule:EventRule": _event_rule,
+    "aws:cloudwatch/eventTarget:EventTarget": _event_target,
+    "aws:apigateway/restApi:RestApi": _rest_api,
+    "aws:apigateway/resource:Resource": _api_resource,
+    "aws:apigateway/method:Method": _api_method,
+    "aws:apigateway/integration:Integration": _api_integration,
+    "aws:apigateway/deployment:Deployment": _api_deployment,
+    "aws:apigateway/stage:Stage": _api_stage,
+}

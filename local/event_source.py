@@ -1,0 +1,199 @@
+"""An SQS poller that behaves like Lambda's event source mapping.
+
+For each mapping the emulator holds, one poller thread receives messages with the
+queue's own visibility timeout, gathers a batch (``BatchSize``, within
+``MaximumBatchingWindowInSeconds``), invokes the function through the emulator's Lambda
+API, and deletes what succeeded. A function error leaves the whole batch to reappear
+after the visibility timeout; with ``ReportBatchItemFailures`` only the listed messages
+stay. Receives past the redrive policy's ``maxReceiveCount`` are moved to the DLQ by the
+emulator's SQS, as AWS's SQS does.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.client import BaseClient
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.sqs.models import sqs_backends
+
+logger = logging.getLogger("dofs.local.event_source")
+
+SQS_MAX_MESSAGES_PER_RECEIVE = 10
+# Long-poll in short slices so that a stop request is honoured within about a second.
+RECEIVE_WAIT_SECONDS = 1
+ERROR_BACKOFF_SECONDS = 1.0
+
+
+def detach_moto_sqs_trigger(queue_arn: str, function_arn: str, region: str) -> None:
+    """Stop moto invoking the function itself on every send (once, ignoring partial
+    batch responses); the mapping stays listed, and ``QueuePoller`` serves it."""
+    for queue in sqs_backends[DEFAULT_ACCOUNT_ID][region].queues.values():
+        if queue.queue_arn == queue_arn:
+            queue.lambda_event_source_mappings.pop(function_arn, None)
+
+
+@dataclass(frozen=True)
+class EventSourceMapping:
+    uuid: str
+    queue_arn: str
+    queue_url: str
+    function_arn: str
+    batch_size: int
+    batching_window_seconds: int
+    report_batch_item_failures: bool
+
+    @classmethod
+    def from_emulator(cls, mapping: dict[str, Any], queue_url: str) -> EventSourceMapping:
+        return cls(
+            uuid=mapping["UUID"],
+            queue_arn=mapping["EventSourceArn"],
+            queue_url=queue_url,
+            function_arn=mapping["FunctionArn"],
+            batch_size=int(mapping.get("BatchSize") or 10),
+            batching_window_seconds=int(mapping.get("MaximumBatchingWindowInSeconds") or 0),
+            report_batch_item_failures="ReportBatchItemFailures" in mapping.get("FunctionResponseTypes", []),
+        )
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    delivered: int
+    deleted: int
+    retried: int
+    function_error: str | None
+
+
+def sqs_record(message: dict[str, Any], mapping: EventSourceMapping, region: str) -> dict[str, Any]:
+    """One message as Lambda hands it to the function."""
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": message.get("Attributes", {}),
+        "messageAttributes": {
+            name: {
+                "stringValue": value.get("StringValue"),
+                "binaryValue": value.get("BinaryValue"),
+                "stringListValues": [],
+                "binaryListValues": [],
+                "dataType": value["DataType"],
+            }
+            for name, value in message.get("MessageAttributes", {}).items()
+        },
+        "md5OfBody": message["MD5OfBody"],
+        "eventSource": "aws:sqs",
+        "eventSourceARN": mapping.queue_arn,
+        "awsRegion": region,
+    }
+
+
+def failed_message_ids(response: Any, batch_ids: set[str]) -> set[str]:
+    """The messages a partial batch response keeps on the queue.
+
+    Like Lambda: a missing or empty ``batchItemFailures`` means all succeeded; an entry
+    that is malformed or names a message outside the batch fails the whole batch.
+    """
+    if not isinstance(response, dict) or not response.get("batchItemFailures"):
+        return set()
+    failures = response["batchItemFailures"]
+    if not isinstance(failures, list):
+        return set(batch_ids)
+    ids = {item.get("itemIdentifier") if isinstance(item, dict) else None for item in failures}
+    if None in ids or "" in ids or not ids <= batch_ids:
+        return set(batch_ids)
+    return {str(i) for i in ids}
+
+
+class QueuePoller(threading.Thread):
+    """Lambda's poller for one event source mapping."""
+
+    def __init__(
+        self,
+        mapping: EventSourceMapping,
+        *,
+        sqs: BaseClient,
+        lambda_client: BaseClient,
+        region: str,
+        on_batch: Callable[[EventSourceMapping, BatchOutcome], None] | None = None,
+    ) -> None:
+        super().__init__(name=f"poller-{mapping.function_arn.rsplit(':', 1)[-1]}", daemon=True)
+        self.mapping = mapping
+        self.sqs = sqs
+        self.lambda_client = lambda_client
+        self.region = region
+        self.on_batch = on_batch
+        self._stop_requested = threading.Event()
+
+    def stop(self) -> None:
+        self._stop_requested.set()
+
+    def run(self) -> None:
+        while not self._stop_requested.is_set():
+            try:
+                batch = self.collect_batch()
+                if batch:
+                    outcome = self.deliver(batch)
+                    if self.on_batch:
+                        self.on_batch(self.mapping, outcome)
+            except Exception:  # keep polling, as Lambda does, but never silently
+                logger.exception("poller for %s failed; retrying", self.mapping.function_arn)
+                self._stop_requested.wait(ERROR_BACKOFF_SECONDS)
+
+    def collect_batch(self) -> list[dict[str, Any]]:
+        """Receive until the batch is full, or the batching window closes once a message is in."""
+        batch: list[dict[str, Any]] = []
+        window_closes: float | None = None
+        while len(batch) < self.mapping.batch_size and not self._stop_requested.is_set():
+            if window_closes is not None and time.monotonic() >= window_closes:
+                break
+            received = self._receive(self.mapping.batch_size - len(batch), waiting=bool(batch))
+            if received and window_closes is None:
+                window_closes = time.monotonic() + self.mapping.batching_window_seconds
+            batch.extend(received)
+            if batch and self.mapping.batching_window_seconds == 0:
+                break
+        return batch
+
+    def _receive(self, wanted: int, *, waiting: bool) -> list[dict[str, Any]]:
+        response = self.sqs.receive_message(
+            QueueUrl=self.mapping.queue_url,
+            MaxNumberOfMessages=min(wanted, SQS_MAX_MESSAGES_PER_RECEIVE),
+            WaitTimeSeconds=RECEIVE_WAIT_SECONDS,
+            MessageSystemAttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        )
+        messages: list[dict[str, Any]] = response.get("Messages", [])
+        return messages
+
+    def deliver(self, batch: list[dict[str, Any]]) -> BatchOutcome:
+        event = {"Records": [sqs_record(m, self.mapping, self.region) for m in batch]}
+        invoked = self.lambda_client.invoke(FunctionName=self.mapping.function_arn, Payload=json.dumps(event))
+        payload = json.loads(invoked["Payload"].read() or b"null")
+        if invoked.get("FunctionError"):
+            logger.warning(
+                "%s failed on a batch of %d (%s); the messages return after the visibility timeout",
+                self.mapping.function_arn.rsplit(":", 1)[-1],
+                len(batch),
+                payload.get("errorType") if isinstance(payload, dict) else payload,
+            )
+            return BatchOutcome(len(batch), 0, len(batch), str(payload))
+        ids = {m["MessageId"] for m in batch}
+        keep = failed_message_ids(payload, ids) if self.mapping.report_batch_item_failures else set()
+        done = [m for m in batch if m["MessageId"] not in keep]
+        self._delete_messages(done)
+        return BatchOutcome(len(batch), len(done), len(keep), None)
+
+    def _delete_messages(self, messages: list[dict[str, Any]]) -> None:
+        for start in range(0, len(messages), SQS_MAX_MESSAGES_PER_RECEIVE):
+            chunk = messages[start : start + SQS_MAX_MESSAGES_PER_RECEIVE]
+            self.sqs.delete_message_batch(
+                QueueUrl=self.mapping.queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)],
+            )

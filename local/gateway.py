@@ -1,0 +1,255 @@
+"""A local HTTP gateway that serves the REST API the emulator holds, like API Gateway.
+
+Routes are read from the emulator's API (resources, methods, Lambda proxy
+integrations), which the Pulumi program created there. Each request becomes a REST (v1)
+proxy event, the integration's function is invoked through the emulator's Lambda API,
+and its proxy response becomes the HTTP response. A function error, or a response that
+is not a valid proxy response, gives API Gateway's 502.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from botocore.client import BaseClient
+
+logger = logging.getLogger("dofs.local.gateway")
+
+MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+INTEGRATION_URI = re.compile(
+    r"arn:aws:apigateway:[^:]+:lambda:path/2015-03-31/functions/(?P<arn>.+)/invocations$"
+)
+INTERNAL_ERROR = {"message": "Internal server error"}
+MISSING_TOKEN = {"message": "Missing Authentication Token"}
+
+
+@dataclass(frozen=True)
+class ApiRoute:
+    """One API resource and the function behind each of its methods."""
+
+    resource_path: str
+    functions: dict[str, str]  # HTTP method (or ANY) → function ARN
+    pattern: re.Pattern[str]
+    rank: tuple[int, int, int]  # lower wins: greedy last, then fewer parameters, then longer
+
+    @classmethod
+    def build(cls, resource_path: str, functions: dict[str, str]) -> ApiRoute:
+        segments = [s for s in resource_path.strip("/").split("/") if s]
+        parts, params, greedy = [], 0, 0
+        for segment in segments:
+            if segment.startswith("{") and segment.endswith("+}"):
+                parts.append(f"(?P<{segment[1:-2]}>.+)")
+                greedy += 1
+            elif segment.startswith("{"):
+                parts.append(f"(?P<{segment[1:-1]}>[^/]+)")
+                params += 1
+            else:
+                parts.append(re.escape(segment))
+        pattern = re.compile("^/" + "/".join(parts) + "/?$")
+        return cls(resource_path, functions, pattern, (greedy, params, -len(segments)))
+
+    def function_for(self, method: str) -> str | None:
+        return self.functions.get(method) or self.functions.get("ANY")
+
+
+def load_routes(apigateway: BaseClient, rest_api_id: str) -> list[ApiRoute]:
+    """The API's resources as the emulator holds them, most specific first."""
+    routes = []
+    paginator = apigateway.get_paginator("get_resources")
+    for page in paginator.paginate(restApiId=rest_api_id):
+        for resource in page["items"]:
+            functions = {}
+            for method in resource.get("resourceMethods", {}):
+                integration = apigateway.get_integration(
+                    restApiId=rest_api_id, resourceId=resource["id"], httpMethod=method
+                )
+                match = INTEGRATION_URI.match(integration.get("uri", ""))
+                if integration.get("type") == "AWS_PROXY" and match:
+                    functions[method] = match["arn"]
+            if functions:
+                routes.append(ApiRoute.build(resource["path"], functions))
+    return sorted(routes, key=lambda r: r.rank)
+
+
+def match_route(routes: list[ApiRoute], path: str) -> tuple[ApiRoute, dict[str, str]] | None:
+    for route in routes:
+        found = route.pattern.match(path)
+        if found:
+            return route, {k: unquote(v) for k, v in found.groupdict().items()}
+    return None
+
+
+@dataclass(frozen=True)
+class GatewayRequest:
+    method: str
+    path: str
+    query: str
+    headers: dict[str, list[str]]
+    body: bytes
+    source_ip: str
+
+
+def proxy_event(
+    request: GatewayRequest, route: ApiRoute, path_parameters: dict[str, str], stage: str
+) -> dict[str, Any]:
+    """The REST (v1) Lambda proxy event API Gateway would send."""
+    query = parse_qs(request.query, keep_blank_values=True)
+    try:
+        body: str | None = request.body.decode("utf-8") if request.body else None
+        encoded = False
+    except UnicodeDecodeError:
+        body, encoded = base64.b64encode(request.body).decode("ascii"), True
+    return {
+        "resource": route.resource_path,
+        "path": request.path,
+        "httpMethod": request.method,
+        "headers": {name: values[-1] for name, values in request.headers.items()},
+        "multiValueHeaders": request.headers,
+        "queryStringParameters": {k: v[-1] for k, v in query.items()} or None,
+        "multiValueQueryStringParameters": query or None,
+        "pathParameters": path_parameters or None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": route.resource_path,
+            "httpMethod": request.method,
+            "path": f"/{stage}{request.path}",
+            "stage": stage,
+            "requestId": str(uuid.uuid4()),
+            "requestTimeEpoch": int(time.time() * 1000),
+            "identity": {"sourceIp": request.source_ip},
+            "protocol": "HTTP/1.1",
+        },
+        "body": body,
+        "isBase64Encoded": encoded,
+    }
+
+
+@dataclass(frozen=True)
+class GatewayResponse:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+def json_response(status: int, document: dict[str, Any]) -> GatewayResponse:
+    return GatewayResponse(status, [("Content-Type", "application/json")], json.dumps(document).encode())
+
+
+def http_response(payload: Any) -> GatewayResponse:
+    """The HTTP response for a proxy integration's result; 502 when it is not one."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("statusCode"), int):
+        raise ValueError(f"malformed Lambda proxy response: {str(payload)[:200]}")
+    headers = [(str(k), str(v)) for k, v in (payload.get("headers") or {}).items()]
+    for name, values in (payload.get("multiValueHeaders") or {}).items():
+        headers.extend((str(name), str(v)) for v in values)
+    body = payload.get("body") or ""
+    if not isinstance(body, str):
+        raise ValueError("malformed Lambda proxy response: body is not a string")
+    raw = base64.b64decode(body) if payload.get("isBase64Encoded") else body.encode("utf-8")
+    return GatewayResponse(payload["statusCode"], headers, raw)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # the default 5 drops connections from a handful of concurrent clients
+
+
+class LocalGateway:
+    """Serves the API on ``host:port`` (port 0 picks a free one) until ``stop()``."""
+
+    def __init__(
+        self, host: str, port: int, *, lambda_client: BaseClient, routes: list[ApiRoute], stage: str
+    ) -> None:
+        self.lambda_client = lambda_client
+        self.routes = routes
+        self.stage = stage
+        self.server = _Server((host, port), _handler_class(self))
+        self._thread = threading.Thread(target=self.server.serve_forever, name="gateway", daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join(timeout=5)
+
+    def handle(self, request: GatewayRequest) -> GatewayResponse:
+        if len(request.body) > MAX_REQUEST_BYTES:
+            return json_response(413, {"message": "Request Too Long"})
+        matched = match_route(self.routes, request.path)
+        function_arn = matched[0].function_for(request.method) if matched else None
+        if matched is None or function_arn is None:
+            return json_response(403, MISSING_TOKEN)
+        event = proxy_event(request, matched[0], matched[1], self.stage)
+        invoked = self.lambda_client.invoke(FunctionName=function_arn, Payload=json.dumps(event))
+        payload = json.loads(invoked["Payload"].read() or b"null")
+        if invoked.get("FunctionError"):
+            logger.error(
+                "%s %s: the function failed (%s); answered 502",
+                request.method,
+                request.path,
+                payload.get("errorType") if isinstance(payload, dict) else payload,
+            )
+            return json_response(502, INTERNAL_ERROR)
+        try:
+            return http_response(payload)
+        except ValueError as exc:
+            logger.error("%s %s: %s; answered 502", request.method, request.path, exc)
+            return json_response(502, INTERNAL_ERROR)
+
+
+def _handler_class(gateway: LocalGateway) -> type[BaseHTTPRequestHandler]:
+    class _GatewayHandler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "dofs-local-gateway"
+
+        def _serve(self) -> None:
+            split = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            headers: dict[str, list[str]] = {}
+            for name, value in self.headers.items():
+                headers.setdefault(name, []).append(value)
+            request = GatewayRequest(
+                self.command,
+                split.path or "/",
+                split.query,
+                headers,
+                self.rfile.read(length),
+                self.client_address[0],
+            )
+            try:
+                response = gateway.handle(request)
+            except Exception:
+                logger.exception("%s %s: the gateway failed; answered 502", request.method, request.path)
+                response = json_response(502, INTERNAL_ERROR)
+            self.send_response(response.status)
+            for name, value in response.headers:
+                if name.lower() not in ("content-length", "connection"):
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(response.body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(response.body)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve  # noqa: N815
+
+        def log_message(self, format: str, *args: Any) -> None:
+            logger.info("%s %s", self.address_string(), format % args)
+
+    return _GatewayHandler
