@@ -85,7 +85,7 @@ def run(argv: list[str], console: TextIO) -> int:
     with _stop_on_signals(), contextlib.redirect_stdout(log_stream):
         try:
             stack = LocalStack(options)
-            print("starting DOFS locally...", file=console, flush=True)
+            print(f"starting DOFS locally (stack '{options.stack}')...", file=console, flush=True)
             stack.start()
         except (LocalStackError, StackConfigError) as exc:
             print(f"error: {exc}", file=console, flush=True)

@@ -185,9 +185,10 @@ class LocalGateway:
         self._thread.start()
 
     def stop(self) -> None:
-        self.server.shutdown()
+        if self._thread.is_alive():  # shutdown() waits for a serve_forever that never started
+            self.server.shutdown()
+            self._thread.join(timeout=5)
         self.server.server_close()
-        self._thread.join(timeout=5)
 
     def handle(self, request: GatewayRequest) -> GatewayResponse:
         if len(request.body) > MAX_REQUEST_BYTES:

@@ -20,6 +20,8 @@ import boto3
 from botocore.client import BaseClient
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
+from components.config import parse_settings
+from handlers.aws import reset_clients
 from local.emulator_mocks import INERT, NOT_EMULATED, DeclaredResource, EmulatorMocks
 from local.errors import LocalStackError, PortInUseError
 from local.event_source import BatchOutcome, EventSourceMapping, QueuePoller
@@ -65,12 +67,34 @@ def _free_port() -> int:
         return port
 
 
+class _ProcessEnvironment:
+    """Environment variables set for the stack's lifetime, restored when it stops."""
+
+    def __init__(self) -> None:
+        self._saved: dict[str, str | None] = {}
+
+    def update(self, variables: Mapping[str, str]) -> None:
+        for name, value in variables.items():
+            self._saved.setdefault(name, os.environ.get(name))
+            os.environ[name] = value
+
+    def restore(self) -> None:
+        for name, value in self._saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved.clear()
+
+
 class LocalStack:
     """Start with ``start()``, stop with ``stop()`` (or use as a context manager)."""
 
     def __init__(self, options: LocalStackOptions) -> None:
         self.options = options
         self.config = {**stack_config(options.stack), **options.config}
+        # The program checks its settings too; checking first fails before anything starts.
+        self.settings = parse_settings(self.config, options.stack)
         self.region = self.config.get("aws:region", "us-east-1")
         self.outputs: dict[str, Any] = {}
         self.resources: list[DeclaredResource] = []
@@ -80,6 +104,7 @@ class LocalStack:
         self._moto: ThreadedMotoServer | None = None
         self.aws_endpoint = ""
         self.on_batch: list[Any] = []
+        self._environment = _ProcessEnvironment()
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -88,6 +113,7 @@ class LocalStack:
         ensure_port_free(self.options.aws_port, "--aws-port")
         try:
             self._start_emulator()
+            reset_clients()
             self.runtime.__enter__()
             self._deploy()
             self._start_gateway()
@@ -111,6 +137,8 @@ class LocalStack:
         if self.runtime._patch is not None:
             self.runtime.__exit__(None, None, None)
             self.runtime._patch = None
+        self._environment.restore()
+        reset_clients()  # handler clients were bound to this emulator's endpoint
 
     def __enter__(self) -> LocalStack:
         return self.start()
@@ -127,7 +155,7 @@ class LocalStack:
         self.aws_endpoint = f"http://{HOST}:{port}"
         # Handlers build their clients from the environment; moto's Step Functions
         # interpreter calls back to localhost:$MOTO_PORT.
-        os.environ.update(
+        self._environment.update(
             {
                 **EMULATOR_CREDENTIALS,
                 "AWS_ENDPOINT_URL": self.aws_endpoint,

@@ -96,8 +96,8 @@ class StackConfig:
 
 
 def resource_id(resource: RecordedResource) -> str:
-    """The id the harness's mocks give a resource (``RecordingMocks.new_resource``)."""
-    return f"{resource.name}-id"
+    """The id the harness's mocks give a resource (``RecordingMocks.provider_id``)."""
+    return resource.id
 
 
 def one(run: ProgramRun, typ: str, name: str) -> RecordedResource:

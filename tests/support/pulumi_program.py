@@ -25,6 +25,19 @@ class RecordedResource:
     inputs: dict[str, Any]
     outputs: dict[str, Any]
     parent_type: str = ""
+    id: str = ""
+
+
+PROVIDER_ID_OUTPUT = {
+    "aws:dynamodb/table:Table": "name",
+    "aws:sqs/queue:Queue": "url",
+    "aws:iam/role:Role": "name",
+    "aws:cloudwatch/logGroup:LogGroup": "name",
+    "aws:lambda/function:Function": "name",
+    "aws:sfn/stateMachine:StateMachine": "arn",
+    "aws:cloudwatch/eventRule:EventRule": "name",
+    "aws:lambda/layerVersion:LayerVersion": "arn",
+}
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
@@ -69,8 +82,19 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         outputs = {**args.inputs, **self.computed(args.typ, args.name, args.inputs)}
-        self.resources.append(RecordedResource(args.typ, args.name, dict(args.inputs), outputs))
-        return f"{args.name}-id", outputs
+        resource_id = self.provider_id(args.typ, args.name, outputs)
+        self.resources.append(
+            RecordedResource(args.typ, args.name, dict(args.inputs), outputs, id=resource_id)
+        )
+        return resource_id, outputs
+
+    @staticmethod
+    def provider_id(typ: str, name: str, outputs: dict[str, Any]) -> str:
+        """The id pulumi-aws gives a resource where it is a real value (a name, URL or ARN);
+        otherwise a stand-in for the id AWS generates."""
+        if typ in PROVIDER_ID_OUTPUT:
+            return str(outputs[PROVIDER_ID_OUTPUT[typ]])
+        return f"{name}-id"
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         return {}, None
@@ -99,9 +123,7 @@ class ProgramRun:
 
     def policy_of(self, function_name: str) -> dict[str, Any]:
         role_name = self.function(function_name).inputs["role"].rsplit("/", 1)[-1]
-        policies = [
-            r for r in self.of_type("aws:iam/rolePolicy:RolePolicy") if r.inputs["role"] == f"{role_name}-id"
-        ]
+        policies = [r for r in self.of_type("aws:iam/rolePolicy:RolePolicy") if r.inputs["role"] == role_name]
         assert len(policies) == 1
         document: dict[str, Any] = json.loads(policies[0].inputs["policy"])
         return document

@@ -1,0 +1,107 @@
+"""``python -m local run`` as a developer meets it: the banner, a busy port, Ctrl-C."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from local.pulumi_runner import PROJECT_ROOT
+from tests.integration.stack_process import FAST_RETRIES, StackProcess, http
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def test_banner_names_the_api_the_emulator_and_what_is_not_run_locally(dev_stack: StackProcess) -> None:
+    console = dev_stack.console
+
+    assert f"Order API      {dev_stack.api_url}" in console
+    assert f"AWS emulator   {dev_stack.outputs['aws_endpoint']}" in console
+    assert f"curl -s -X POST {dev_stack.api_url}/order" in console
+    assert "aws:cloudwatch/metricAlarm:MetricAlarm (dlq-processor-errors, order-dlq-stuck)" in console
+    assert "aws:apigateway/methodSettings:MethodSettings (throttling)" in console
+
+
+@pytest.mark.parametrize("option", ["--port", "--aws-port"])
+def test_a_busy_port_is_one_line_naming_the_port_and_the_option(option: str) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        other = "--aws-port" if option == "--port" else "--port"
+        finished = subprocess.run(
+            [sys.executable, "-m", "local", "run", option, str(port), other, "0"],
+            cwd=PROJECT_ROOT,
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    assert finished.returncode == 2
+    errors = [line for line in finished.stdout.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: port {port} is already in use; choose another with {option}"]
+
+
+def test_an_unknown_stack_is_one_line_naming_the_known_ones() -> None:
+    finished = subprocess.run(
+        [sys.executable, "-m", "local", "run", "--stack", "staging", "--port", "0", "--aws-port", "0"],
+        cwd=PROJECT_ROOT,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert finished.returncode == 2
+    assert "error: unknown stack 'staging'" in finished.stdout
+    assert "stacks: dev, prod" in finished.stdout
+
+
+def test_a_bad_setting_override_names_the_key() -> None:
+    finished = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "local",
+            "run",
+            "--port",
+            "0",
+            "--aws-port",
+            "0",
+            "--config",
+            "dofs:fulfillmentSuccessRate=1.5",
+        ],
+        cwd=PROJECT_ROOT,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert finished.returncode == 2
+    assert "dofs:fulfillmentSuccessRate" in finished.stdout
+
+
+def test_ctrl_c_stops_everything_and_frees_both_ports(tmp_path: Path) -> None:
+    stack = StackProcess(tmp_path, FAST_RETRIES).start()
+    api_port = int(stack.api_url.rsplit(":", 1)[1])
+    aws_port = int(stack.outputs["aws_endpoint"].rsplit(":", 1)[1])
+    assert http("GET", f"{stack.api_url}/health").status == 200
+
+    exit_code = stack.stop()
+
+    assert exit_code == 0
+    assert stack.console.rstrip().endswith("stopped.")
+    assert _port_is_free(api_port)
+    assert _port_is_free(aws_port)
