@@ -5,11 +5,12 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt requirements.txt | cksum | cut -d' ' -f1)
 export AWS_DEFAULT_REGION ?= ap-south-1
 
-.PHONY: help setup test lint typecheck unit infra workflow packaging run package resources bench lock clean
+.PHONY: help setup test lint typecheck unit infra workflow packaging integration run smoke package resources bench lock clean
 
 help:
 	@echo "make test    set up .venv, lint, type-check and run every test tier"
-	@echo "make run     run DOFS locally (arrives with the local-stack issue; prints how for now)"
+	@echo "make run     run DOFS locally: API on :8080, AWS emulator on :4566 (ARGS=\"--port 9000 --stack prod ...\")"
+	@echo "make smoke   run the smoke scenarios against URL (default the local API; URL=\$$(pulumi stack output api_url))"
 	@echo "make package build the handler archive and the Lambda layer into build/"
 	@echo "make bench      time POST /order and the workflow on the emulator"
 	@echo "make resources  list what pulumi up creates per stack (program run under mocks)"
@@ -34,7 +35,7 @@ typecheck: setup
 test: lint typecheck
 	$(PY) -m pytest
 
-unit infra workflow packaging: setup
+unit infra workflow packaging integration: setup
 	$(PY) -m pytest tests/$@
 
 package: setup
@@ -42,9 +43,11 @@ package: setup
 	  [print(f"{a.path.relative_to(a.path.parents[1])}  {a.size_bytes} bytes  sha256 {a.sha256}") for a in (build_handler_archive(), build_layer())]'
 
 run: setup
-	@echo "make run (DOFS on a local AWS emulator) arrives with the next issue."
-	@echo "Today: 'make test' runs the workflow on moto; see README.md, 'Deploying to AWS'."
-	@exit 2
+	@$(PY) -m local run $(ARGS)
+
+URL ?= http://127.0.0.1:8080
+smoke: setup
+	@$(PY) -m local smoke --url $(URL) $(ARGS)
 
 bench: setup
 	$(PY) -m benchmarks.bench_order_path --orders 200

@@ -52,6 +52,8 @@ def ensure_port_free(port: int, option: str) -> None:
     if port == 0:
         return
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As the servers bind: connections of a previous run in TIME_WAIT do not count.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((HOST, port))
         except OSError as exc:
@@ -164,15 +166,20 @@ class LocalStack:
                 "MOTO_PORT": str(port),
             }
         )
+        # moto's state is per process: start from empty, as a fresh account would.
+        self._emulator_api("reset", None)
+        self._emulator_api("config", EMULATOR_CONFIG)
+
+    def _emulator_api(self, action: str, document: Any) -> None:
         request = urllib.request.Request(
-            f"{self.aws_endpoint}/moto-api/config",
-            data=json.dumps(EMULATOR_CONFIG).encode(),
+            f"{self.aws_endpoint}/moto-api/{action}",
+            data=json.dumps(document).encode() if document is not None else b"",
             headers={"Content-Type": "application/json"},
             method="POST",
         )
         with urllib.request.urlopen(request, timeout=10) as response:
             if response.status >= 300:
-                raise LocalStackError(f"the emulator refused its configuration ({response.status})")
+                raise LocalStackError(f"the emulator refused /moto-api/{action} ({response.status})")
 
     def client(self, service: str) -> BaseClient:
         return boto3.client(service, region_name=self.region, endpoint_url=self.aws_endpoint)

@@ -15,6 +15,7 @@ from tests.integration.stack_process import FAST_RETRIES, StackProcess, http
 
 def _port_is_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as a restarted server binds
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:

@@ -1,0 +1,73 @@
+"""Handler errors on the local stack look the way AWS shows them."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from handlers.models import OrderStatus
+from local.pulumi_runner import PROJECT_ROOT
+from local.stack import LocalStack, LocalStackOptions
+from tests.integration.stack_process import FAST_RETRIES, http
+
+VALID_ORDER = (PROJECT_ROOT / "tests/fixtures/valid_order.json").read_bytes()
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[LocalStack]:
+    options = LocalStackOptions(
+        api_port=0, aws_port=0, config={**FAST_RETRIES, "dofs:fulfillmentSuccessRate": "1"}
+    )
+    with LocalStack(options) as running:
+        yield running
+
+
+def test_an_unhandled_api_error_is_a_502_with_the_traceback_in_the_log(
+    stack: LocalStack, caplog: pytest.LogCaptureFixture
+) -> None:
+    stack.runtime.inject_failure("dofs-api-handler-dev", RuntimeError("database on fire"))
+
+    with caplog.at_level(logging.WARNING, logger="dofs.local"):
+        failed = http("GET", f"{stack.api_url}/health")
+        recovered = http("GET", f"{stack.api_url}/health")
+
+    assert failed.status == 502
+    assert failed.body == {"message": "Internal server error"}
+    assert recovered.status == 200
+    raised = [r for r in caplog.records if r.name == "dofs.local.lambda"]
+    assert raised and raised[0].exc_info is not None
+    assert "database on fire" in str(raised[0].exc_info[1])
+
+
+def test_a_failed_fulfillment_batch_is_retried_from_the_queue(stack: LocalStack) -> None:
+    stack.runtime.inject_failure("dofs-fulfill-order-dev", RuntimeError("crashed mid-batch"))
+    accepted = http("POST", f"{stack.api_url}/order", VALID_ORDER)
+    assert accepted.status == 202
+
+    order_id = accepted.body["order_id"]
+    order = wait_for_status(stack, order_id)
+
+    assert order["status"] == OrderStatus.FULFILLED
+    fulfilled = [
+        i
+        for i in stack.runtime.invocations
+        if i.function_name == "dofs-fulfill-order-dev" and order_id in str(i.event)
+    ]
+    receive_counts = [i.event["Records"][0]["attributes"]["ApproximateReceiveCount"] for i in fulfilled]
+    assert [i.error_type for i in fulfilled] == ["RuntimeError", None]
+    assert receive_counts == ["1", "2"]
+
+
+def wait_for_status(stack: LocalStack, order_id: str, timeout: float = 60.0) -> dict[str, object]:
+    deadline = time.monotonic() + timeout
+    while True:
+        order = http("GET", f"{stack.api_url}/orders/{order_id}").body
+        if (
+            order["status"] in (OrderStatus.FULFILLED, OrderStatus.FULFILLMENT_FAILED)
+            or time.monotonic() > deadline
+        ):
+            return dict(order)
+        time.sleep(0.2)
