@@ -18,7 +18,7 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 from unittest import mock
@@ -69,20 +69,72 @@ def load_handler(spec: str) -> Handler:
     return handler
 
 
+class PerThreadEnviron(MutableMapping[str, str]):
+    """``os.environ`` while a runtime is active: a thread running a handler sees its
+    function's variables over the process's, as in its own Lambda sandbox, so functions
+    run concurrently without seeing each other's settings."""
+
+    def __init__(self, process_environ: MutableMapping[str, str]) -> None:
+        self.process_environ = process_environ
+        self._local = threading.local()
+
+    def _overlay(self) -> dict[str, str] | None:
+        overlay: dict[str, str] | None = getattr(self._local, "overlay", None)
+        return overlay
+
+    @contextlib.contextmanager
+    def overlay(self, variables: Mapping[str, str]) -> Iterator[None]:
+        outer = self._overlay()
+        self._local.overlay = {**(outer or {}), **{k: str(v) for k, v in variables.items()}}
+        try:
+            yield
+        finally:
+            self._local.overlay = outer
+
+    def __getitem__(self, key: str) -> str:
+        overlay = self._overlay()
+        if overlay is not None and key in overlay:
+            return overlay[key]
+        return self.process_environ[key]
+
+    def __setitem__(self, key: str, value: str) -> None:
+        overlay = self._overlay()
+        (self.process_environ if overlay is None else overlay)[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        overlay = self._overlay()
+        if overlay is not None and key in overlay:
+            del overlay[key]
+        else:
+            del self.process_environ[key]
+
+    def __iter__(self) -> Iterator[str]:
+        overlay = self._overlay() or {}
+        yield from overlay
+        yield from (key for key in self.process_environ if key not in overlay)
+
+    def __len__(self) -> int:
+        return len(set(self.process_environ) | set(self._overlay() or {}))
+
+    def copy(self) -> dict[str, str]:
+        return dict(self)
+
+
 class InProcessLambdaRuntime:
     """Context manager: while active, every moto Lambda invoke runs the real handler.
 
-    Invocations are serialised because each applies its own function's environment
-    variables to ``os.environ``, as a separate Lambda sandbox would have them.
+    Invocations run concurrently, each seeing its own function's environment variables
+    through ``os.environ`` (``PerThreadEnviron``), as separate Lambda sandboxes would.
     """
 
     def __init__(self, base_environment: Mapping[str, str] | None = None) -> None:
         self.base_environment = dict(base_environment or {})
         self.invocations: list[Invocation] = []
         self._faults: dict[str, list[BaseException]] = {}
-        self._lock = threading.RLock()
+        self._faults_lock = threading.Lock()
         self._running = threading.local()
-        self._patch: Any = None
+        self._environ = PerThreadEnviron(os.environ)
+        self._patches: list[Any] = []
 
     @property
     def current_function(self) -> str | None:
@@ -92,12 +144,15 @@ class InProcessLambdaRuntime:
 
     def inject_failure(self, function_name: str, exc: Exception, times: int = 1) -> None:
         """Make the next ``times`` invocations of ``function_name`` raise ``exc`` (tests only)."""
-        self._faults.setdefault(function_name, []).extend([exc] * times)
+        with self._faults_lock:
+            self._faults.setdefault(function_name, []).extend([exc] * times)
 
     def _raise_injected_fault(self, function_name: str) -> None:
-        pending = self._faults.get(function_name)
-        if pending:
-            raise pending.pop(0)
+        with self._faults_lock:
+            pending = self._faults.get(function_name)
+            fault = pending.pop(0) if pending else None
+        if fault is not None:
+            raise fault
 
     def invoke(
         self,
@@ -110,8 +165,10 @@ class InProcessLambdaRuntime:
         timeout_seconds: int = 3,
     ) -> tuple[Any, str | None]:
         """Run one handler; returns (result or error payload, error type or None)."""
+        if not self.active:
+            raise RuntimeError("InProcessLambdaRuntime.invoke needs the runtime entered (with ...)")
         context = LambdaContext(function_name, memory_mb, timeout_seconds)
-        with self._lock, self._environment({**self.base_environment, **environment}):
+        with self._environ.overlay({**self.base_environment, **environment}):
             outer, self._running.function_name = self.current_function, function_name
             try:
                 self._raise_injected_fault(function_name)
@@ -125,10 +182,9 @@ class InProcessLambdaRuntime:
         self.invocations.append(Invocation(function_name, event, result, error_type))
         return result, error_type
 
-    @contextlib.contextmanager
-    def _environment(self, variables: Mapping[str, str]) -> Iterator[None]:
-        with mock.patch.dict(os.environ, {k: str(v) for k, v in variables.items()}):
-            yield
+    @property
+    def active(self) -> bool:
+        return bool(self._patches)
 
     def _moto_invoke(self, function: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
         if isinstance(event, str):
@@ -149,9 +205,16 @@ class InProcessLambdaRuntime:
         def _invoke_lambda(function: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
             return runtime._moto_invoke(function, event)
 
-        self._patch = mock.patch.object(LambdaFunction, "_invoke_lambda", _invoke_lambda)
-        self._patch.start()
+        self._environ = PerThreadEnviron(os.environ)
+        self._patches = [
+            mock.patch.object(LambdaFunction, "_invoke_lambda", _invoke_lambda),
+            mock.patch.object(os, "environ", self._environ),
+        ]
+        for patch in self._patches:
+            patch.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self._patch.stop()
+        for patch in reversed(self._patches):
+            patch.stop()
+        self._patches = []

@@ -22,6 +22,7 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from components.config import parse_settings
 from handlers.aws import reset_clients
+from local.asl_parse_cache import cached_asl_parsing
 from local.emulator_mocks import INERT, NOT_EMULATED, DeclaredResource, EmulatorMocks
 from local.errors import LocalStackError, PortInUseError
 from local.event_source import BatchOutcome, EventSourceMapping, QueuePoller
@@ -102,6 +103,7 @@ class LocalStack:
         self.resources: list[DeclaredResource] = []
         self.pollers: list[QueuePoller] = []
         self.runtime = InProcessLambdaRuntime()
+        self._parse_cache = cached_asl_parsing()
         self.gateway: LocalGateway | None = None
         self._moto: ThreadedMotoServer | None = None
         self.aws_endpoint = ""
@@ -116,6 +118,7 @@ class LocalStack:
         try:
             self._start_emulator()
             reset_clients()
+            self._parse_cache.__enter__()
             self.runtime.__enter__()
             self._deploy()
             self._start_gateway()
@@ -136,9 +139,9 @@ class LocalStack:
         if self._moto:
             self._moto.stop()
             self._moto = None
-        if self.runtime._patch is not None:
+        if self.runtime.active:
             self.runtime.__exit__(None, None, None)
-            self.runtime._patch = None
+            self._parse_cache.__exit__(None, None, None)
         self._environment.restore()
         reset_clients()  # handler clients were bound to this emulator's endpoint
 
