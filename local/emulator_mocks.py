@@ -56,9 +56,9 @@ class DeclaredResource:
 
 @dataclass
 class EmulatorMocks(pulumi.runtime.Mocks):
-    endpoint_url: str
+    endpoint_url: str | None  # None: boto3's own AWS endpoints, as moto's in-process mock intercepts them
     region: str
-    gateway_url: str
+    gateway_url: str | None = None  # what serves the API locally; None: API Gateway's URL format
     resources: list[DeclaredResource] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -335,7 +335,10 @@ def _api_stage(mocks: EmulatorMocks, name: str, inputs: dict[str, Any]) -> Creat
         tracingEnabled=bool(inputs.get("xrayTracingEnabled")),
     )
     stage_id = f"ags-{inputs['restApi']}-{inputs['stageName']}"
-    return stage_id, {"invokeUrl": mocks.gateway_url, "stageName": inputs["stageName"]}
+    invoke_url = mocks.gateway_url or (
+        f"https://{inputs['restApi']}.execute-api.{mocks.region}.amazonaws.com/{inputs['stageName']}"
+    )
+    return stage_id, {"invokeUrl": invoke_url, "stageName": inputs["stageName"]}
 
 
 CREATORS: dict[str, Creator] = {

@@ -15,7 +15,6 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,14 +120,12 @@ class QueuePoller(threading.Thread):
         sqs: BaseClient,
         lambda_client: BaseClient,
         region: str,
-        on_batch: Callable[[EventSourceMapping, BatchOutcome], None] | None = None,
     ) -> None:
         super().__init__(name=f"poller-{mapping.function_arn.rsplit(':', 1)[-1]}", daemon=True)
         self.mapping = mapping
         self.sqs = sqs
         self.lambda_client = lambda_client
         self.region = region
-        self.on_batch = on_batch
         self._stop_requested = threading.Event()
 
     def stop(self) -> None:
@@ -139,9 +136,7 @@ class QueuePoller(threading.Thread):
             try:
                 batch = self.collect_batch()
                 if batch:
-                    outcome = self.deliver(batch)
-                    if self.on_batch:
-                        self.on_batch(self.mapping, outcome)
+                    self.deliver(batch)
             except Exception:  # keep polling, as Lambda does, but never silently
                 logger.exception("poller for %s failed; retrying", self.mapping.function_arn)
                 self._stop_requested.wait(ERROR_BACKOFF_SECONDS)

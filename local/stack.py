@@ -25,7 +25,7 @@ from handlers.aws import reset_clients
 from local.asl_parse_cache import cached_asl_parsing
 from local.emulator_mocks import INERT, NOT_EMULATED, DeclaredResource, EmulatorMocks
 from local.errors import LocalStackError, PortInUseError
-from local.event_source import BatchOutcome, EventSourceMapping, QueuePoller
+from local.event_source import EventSourceMapping, QueuePoller
 from local.gateway import LocalGateway, load_routes
 from local.lambda_runtime import InProcessLambdaRuntime
 from local.pulumi_runner import run_program, stack_config
@@ -107,7 +107,6 @@ class LocalStack:
         self.gateway: LocalGateway | None = None
         self._moto: ThreadedMotoServer | None = None
         self.aws_endpoint = ""
-        self.on_batch: list[Any] = []
         self._environment = _ProcessEnvironment()
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -219,14 +218,9 @@ class LocalStack:
                 sqs=sqs,
                 lambda_client=lambda_client,
                 region=self.region,
-                on_batch=self._batch_done,
             )
             poller.start()
             self.pollers.append(poller)
-
-    def _batch_done(self, mapping: EventSourceMapping, outcome: BatchOutcome) -> None:
-        for callback in self.on_batch:
-            callback(mapping, outcome)
 
     # -- reporting ---------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -105,6 +105,7 @@ class ProgramRun:
     stack: str
     resources: list[RecordedResource]
     outputs: dict[str, Any]
+    overrides: dict[str, str] = field(default_factory=dict)
 
     def of_type(self, typ: str) -> list[RecordedResource]:
         return [r for r in self.resources if r.type == typ]
@@ -140,7 +141,7 @@ def run_program(stack: str = "dev", overrides: Mapping[str, str] | None = None) 
     mocks = RecordingMocks(config.get("aws:region", "us-east-1"))
     outputs = local_run_program(mocks, stack, overrides)
     _record_parents(mocks.resources)
-    return ProgramRun(stack, mocks.resources, outputs)
+    return ProgramRun(stack, mocks.resources, outputs, dict(overrides or {}))
 
 
 def _record_parents(resources: list[RecordedResource]) -> None:
