@@ -22,7 +22,7 @@ from components.config import StackConfigError
 from local import smoke
 from local.console import StatusBoard, banner, configure_logging
 from local.errors import LocalStackError
-from local.pulumi_runner import PROJECT_ROOT, config_override
+from local.pulumi_runner import PROJECT_ROOT, add_config_option
 from local.stack import DEFAULT_API_PORT, DEFAULT_AWS_PORT, LocalStack, LocalStackOptions
 
 LOG_DIR = PROJECT_ROOT / "build" / "local"
@@ -44,14 +44,7 @@ def run_parser() -> argparse.ArgumentParser:
         "--aws-port", type=_port, default=DEFAULT_AWS_PORT, help="AWS emulator port (default 4566)"
     )
     parser.add_argument("--stack", default="dev", help="which Pulumi.<stack>.yaml to use (default dev)")
-    parser.add_argument(
-        "--config",
-        type=config_override,
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a stack setting for this run, like `pulumi config set` (repeatable)",
-    )
+    add_config_option(parser, "override a stack setting for this run, like `pulumi config set` (repeatable)")
     parser.add_argument("--log-file", type=Path, help="default build/local/<stack>.log")
     parser.add_argument(
         "--outputs-file", type=Path, help="write the stack outputs as JSON once the API is up"

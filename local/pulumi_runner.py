@@ -43,6 +43,13 @@ def config_override(raw: str) -> tuple[str, str]:
     return key.strip(), value.strip()
 
 
+def add_config_option(parser: argparse.ArgumentParser, help_text: str) -> None:
+    """``--config KEY=VALUE`` (repeatable), for ``run`` and ``smoke`` alike."""
+    parser.add_argument(
+        "--config", type=config_override, action="append", default=[], metavar="KEY=VALUE", help=help_text
+    )
+
+
 def run_program(
     mocks: pulumi.runtime.Mocks, stack: str, overrides: Mapping[str, str] | None = None
 ) -> dict[str, Any]:

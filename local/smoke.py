@@ -33,7 +33,7 @@ import yaml
 from components.config import StackConfigError, StackSettings, parse_settings
 from handlers.models import OrderStatus, parse_json_decimal
 from local.errors import LocalStackError
-from local.pulumi_runner import PROJECT_ROOT, config_override, stack_config
+from local.pulumi_runner import PROJECT_ROOT, add_config_option, stack_config
 
 PROG = "python -m local smoke"
 DONE = frozenset({OrderStatus.FULFILLED, OrderStatus.FULFILLMENT_FAILED})
@@ -48,11 +48,11 @@ MIN_TOLERANCE = Decimal("0.05")
 MAX_LISTED_IDS = 5
 
 
-class SmokeUsageError(Exception):
+class SmokeUsageError(LocalStackError):
     """The command cannot run as asked (bad option, unknown stack); exit status 2."""
 
 
-class ApiUnreachableError(Exception):
+class ApiUnreachableError(LocalStackError):
     """No HTTP answer at all: refused, timed out, unknown host, broken connection."""
 
     def __init__(self, url: str, reason: str) -> None:
@@ -507,13 +507,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--url", required=True, help="base URL: http://127.0.0.1:8080 or the stack's api_url")
     parser.add_argument("--stack", default="dev", help="stack whose Pulumi.<stack>.yaml predicts the outcome")
-    parser.add_argument(
-        "--config",
-        type=config_override,
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="a setting the deployment runs with on top of the stack file (as given to `run --config`)",
+    add_config_option(
+        parser, "a setting the deployment runs with on top of the stack file (as given to `run --config`)"
     )
     parser.add_argument("--orders", type=_positive(int), default=40, metavar="N", help="batch size (40)")
     parser.add_argument(

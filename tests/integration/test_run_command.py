@@ -40,29 +40,26 @@ def test_a_busy_port_is_one_line_naming_the_port_and_the_option(option: str) -> 
         busy.listen()
         port = busy.getsockname()[1]
         other = "--aws-port" if option == "--port" else "--port"
-        finished = subprocess.run(
-            [sys.executable, "-m", "local", "run", option, str(port), other, "0"],
-            cwd=PROJECT_ROOT,
-            check=False,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        finished = run_command(option, str(port), other, "0")
 
     assert finished.returncode == 2
     errors = [line for line in finished.stdout.splitlines() if line.startswith("error:")]
     assert errors == [f"error: port {port} is already in use; choose another with {option}"]
 
 
-def test_an_unknown_stack_is_one_line_naming_the_known_ones() -> None:
-    finished = subprocess.run(
-        [sys.executable, "-m", "local", "run", "--stack", "staging", "--port", "0", "--aws-port", "0"],
+def run_command(*arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "local", "run", *arguments],
         cwd=PROJECT_ROOT,
         check=False,
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def test_an_unknown_stack_is_one_line_naming_the_known_ones() -> None:
+    finished = run_command("--stack", "staging", "--port", "0", "--aws-port", "0")
 
     assert finished.returncode == 2
     assert "error: unknown stack 'staging'" in finished.stdout
@@ -70,25 +67,7 @@ def test_an_unknown_stack_is_one_line_naming_the_known_ones() -> None:
 
 
 def test_a_bad_setting_override_names_the_key() -> None:
-    finished = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "local",
-            "run",
-            "--port",
-            "0",
-            "--aws-port",
-            "0",
-            "--config",
-            "dofs:fulfillmentSuccessRate=1.5",
-        ],
-        cwd=PROJECT_ROOT,
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    finished = run_command("--port", "0", "--aws-port", "0", "--config", "dofs:fulfillmentSuccessRate=1.5")
 
     assert finished.returncode == 2
     assert "dofs:fulfillmentSuccessRate" in finished.stdout
