@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import logging
+import os
 import signal
 import sys
 import threading
@@ -16,7 +18,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
-from typing import TextIO
+from typing import Any, TextIO
 
 from components.config import StackConfigError
 from local import smoke
@@ -52,21 +54,66 @@ def run_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class _StopRequested(Exception):  # noqa: N818 (a signal, not an error)
-    """Raised in the main thread by SIGINT/SIGTERM."""
+class _StopRequested(BaseException):
+    """Raised in the main thread by SIGINT/SIGTERM; a BaseException, so that no
+    ``except Exception`` on the way (asyncio's, during the deploy) swallows it."""
+
+
+def _raise_stop(signum: int, frame: FrameType | None) -> None:
+    raise _StopRequested(signal.Signals(signum).name)
 
 
 @contextlib.contextmanager
-def _stop_on_signals() -> Iterator[None]:
-    def _raise(signum: int, frame: FrameType | None) -> None:
-        raise _StopRequested(signal.Signals(signum).name)
-
-    previous = {s: signal.signal(s, _raise) for s in (signal.SIGINT, signal.SIGTERM)}
+def _signals(handler: Any) -> Iterator[None]:
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+def _write_outputs(path: Path, stack: LocalStack) -> None:
+    """Atomically, so that a reader waiting for the file never sees half of it."""
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(json.dumps({**stack.outputs, "aws_endpoint": stack.aws_endpoint}))
+    os.replace(partial, path)
+
+
+def _start(options: LocalStackOptions, console: TextIO) -> LocalStack | int:
+    """The started stack, or the exit status when it could not start."""
+    try:
+        print(f"starting DOFS locally (stack '{options.stack}')...", file=console, flush=True)
+        return LocalStack(options).start()
+    except (LocalStackError, StackConfigError) as exc:
+        print(f"error: {exc}", file=console, flush=True)
+        return 2
+    except _StopRequested:
+        return 130
+    except Exception as exc:
+        logging.getLogger("dofs.local").exception("the local stack could not start")
+        print(f"error: the local stack could not start: {exc}", file=console, flush=True)
+        return 1
+
+
+def _serve(
+    stack: LocalStack, args: argparse.Namespace, console: TextIO, log_file: Path, started: float
+) -> None:
+    board = StatusBoard(stack, console)
+    try:
+        print(banner(stack, log_file), file=console, flush=True)
+        print(f"(ready in {time.monotonic() - started:.1f} s)", file=console, flush=True)
+        if args.outputs_file:
+            _write_outputs(args.outputs_file, stack)
+        board.start()
+        threading.Event().wait()
+    except _StopRequested:
+        print("\nstopping...", file=console, flush=True)
+    finally:
+        with _signals(signal.SIG_IGN):  # a second Ctrl-C must not cut the clean-up short
+            if board.is_alive():
+                board.stop()
+            stack.stop()
 
 
 def run(argv: list[str], console: TextIO) -> int:
@@ -75,32 +122,12 @@ def run(argv: list[str], console: TextIO) -> int:
     options = LocalStackOptions(args.stack, args.port, args.aws_port, dict(args.config))
     started = time.monotonic()
     log_stream = configure_logging(log_file, console)
-    with _stop_on_signals(), contextlib.redirect_stdout(log_stream):
-        try:
-            stack = LocalStack(options)
-            print(f"starting DOFS locally (stack '{options.stack}')...", file=console, flush=True)
-            stack.start()
-        except (LocalStackError, StackConfigError) as exc:
-            print(f"error: {exc}", file=console, flush=True)
-            return 2
-        except _StopRequested:
-            return 130
-        board = StatusBoard(stack, console)
-        try:
-            print(banner(stack, log_file), file=console, flush=True)
-            print(f"(ready in {time.monotonic() - started:.1f} s)", file=console, flush=True)
-            if args.outputs_file:
-                args.outputs_file.write_text(
-                    json.dumps({**stack.outputs, "aws_endpoint": stack.aws_endpoint})
-                )
-            board.start()
-            threading.Event().wait()
-        except _StopRequested:
-            print("\nstopping...", file=console, flush=True)
-        finally:
-            board.stop() if board.is_alive() else None
-            stack.stop()
-        print("stopped.", file=console, flush=True)
+    with _signals(_raise_stop), contextlib.redirect_stdout(log_stream):
+        stack = _start(options, console)
+        if isinstance(stack, int):
+            return stack
+        _serve(stack, args, console, log_file, started)
+    print("stopped.", file=console, flush=True)
     return 0
 
 

@@ -27,12 +27,12 @@ class OrderCounts:
     fulfilled: int = 0
     failed: int = 0
     rejected: int = 0
-    in_dlq: int = 0
+    in_dlq: int = 0  # dead letters dlq_processor has not recorded yet (it drains in seconds)
 
     def line(self) -> str:
         return (
             f"received {self.received}  in progress {self.in_progress}  fulfilled {self.fulfilled}  "
-            f"failed {self.failed}  rejected {self.rejected}  in DLQ {self.in_dlq}"
+            f"failed {self.failed}  rejected {self.rejected}  waiting in DLQ {self.in_dlq}"
         )
 
 
@@ -130,13 +130,12 @@ def configure_logging(log_file: Path, console: TextIO) -> TextIO:
     to_console.setLevel(logging.WARNING)
     to_console.setFormatter(OneLineFormatter(log_file))
     logging.getLogger("dofs.local").addHandler(to_console)
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     return stream
 
 
 def banner(stack: LocalStack, log_file: Path) -> str:
     endpoint, outputs = stack.aws_endpoint, stack.outputs
-    api = stack.api_url
+    api, aws = stack.api_url, ".venv/bin/aws"
     lines = [
         f"DOFS is running locally (stack '{stack.options.stack}', region {stack.region}).",
         "",
@@ -153,10 +152,11 @@ def banner(stack: LocalStack, log_file: Path) -> str:
         "Look inside with the AWS CLI (any credentials work):",
         f"  export AWS_ENDPOINT_URL={endpoint} AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local "
         f"AWS_DEFAULT_REGION={stack.region}",
-        f"  aws dynamodb scan --table-name {outputs['orders_table_name']}",
-        f"  aws stepfunctions list-executions --state-machine-arn {outputs['state_machine_arn']}",
-        f"  aws sqs get-queue-attributes --queue-url {outputs['order_queue_url']} --attribute-names All",
-        f"  Smoke test: .venv/bin/python -m local smoke --url {api} --stack {stack.options.stack}",
+        f"  {aws} dynamodb scan --table-name {outputs['orders_table_name']}",
+        f"  {aws} stepfunctions list-executions --state-machine-arn {outputs['state_machine_arn']}",
+        f"  {aws} sqs get-queue-attributes --attribute-names All --queue-url {outputs['order_queue_url']}",
+        "",
+        f"Smoke test: make smoke URL={api}   (or .venv/bin/python -m local smoke --url {api})",
         "",
         *_not_served_lines(stack),
         "",

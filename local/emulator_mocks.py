@@ -61,9 +61,17 @@ class EmulatorMocks(pulumi.runtime.Mocks):
     gateway_url: str | None = None  # what serves the API locally; None: API Gateway's URL format
     resources: list[DeclaredResource] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _clients: dict[str, BaseClient] = field(default_factory=dict)
 
     def client(self, service: str) -> BaseClient:
-        return boto3.client(service, region_name=self.region, endpoint_url=self.endpoint_url)
+        # Pulumi registers resources from several threads; making clients from one
+        # session is not thread-safe, using them is.
+        with self._lock:
+            if service not in self._clients:
+                self._clients[service] = boto3.session.Session().client(
+                    service, region_name=self.region, endpoint_url=self.endpoint_url
+                )
+            return self._clients[service]
 
     def arn(self, service: str, resource: str) -> str:
         return f"arn:aws:{service}:{self.region}:{DEFAULT_ACCOUNT_ID}:{resource}"
@@ -165,10 +173,11 @@ def _role(mocks: EmulatorMocks, name: str, inputs: dict[str, Any]) -> Created:
 
 
 def _role_policy(mocks: EmulatorMocks, name: str, inputs: dict[str, Any]) -> Created:
+    policy_name = inputs.get("name") or name
     mocks.client("iam").put_role_policy(
-        RoleName=inputs["role"], PolicyName=name, PolicyDocument=inputs["policy"]
+        RoleName=inputs["role"], PolicyName=policy_name, PolicyDocument=inputs["policy"]
     )
-    return f"{inputs['role']}:{name}", {"name": name}
+    return f"{inputs['role']}:{policy_name}", {"name": policy_name}
 
 
 def _log_group(mocks: EmulatorMocks, name: str, inputs: dict[str, Any]) -> Created:

@@ -11,6 +11,7 @@ emulator's SQS, as AWS's SQS does.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import threading
@@ -61,14 +62,6 @@ class EventSourceMapping:
         )
 
 
-@dataclass(frozen=True)
-class BatchOutcome:
-    delivered: int
-    deleted: int
-    retried: int
-    function_error: str | None
-
-
 def sqs_record(message: dict[str, Any], mapping: EventSourceMapping, region: str) -> dict[str, Any]:
     """One message as Lambda hands it to the function."""
     return {
@@ -79,7 +72,7 @@ def sqs_record(message: dict[str, Any], mapping: EventSourceMapping, region: str
         "messageAttributes": {
             name: {
                 "stringValue": value.get("StringValue"),
-                "binaryValue": value.get("BinaryValue"),
+                "binaryValue": _base64(value.get("BinaryValue")),
                 "stringListValues": [],
                 "binaryListValues": [],
                 "dataType": value["DataType"],
@@ -91,6 +84,10 @@ def sqs_record(message: dict[str, Any], mapping: EventSourceMapping, region: str
         "eventSourceARN": mapping.queue_arn,
         "awsRegion": region,
     }
+
+
+def _base64(raw: bytes | None) -> str | None:
+    return base64.b64encode(raw).decode("ascii") if raw is not None else None
 
 
 def failed_message_ids(response: Any, batch_ids: set[str]) -> set[str]:
@@ -131,6 +128,11 @@ class QueuePoller(threading.Thread):
     def stop(self) -> None:
         self._stop_requested.set()
 
+    def stop_and_wait(self, timeout: float = 10.0) -> None:
+        """Stop polling; a batch being delivered is finished first, as far as ``timeout``."""
+        self.stop()
+        self.join(timeout)
+
     def run(self) -> None:
         while not self._stop_requested.is_set():
             try:
@@ -146,9 +148,15 @@ class QueuePoller(threading.Thread):
         batch: list[dict[str, Any]] = []
         window_closes: float | None = None
         while len(batch) < self.mapping.batch_size and not self._stop_requested.is_set():
-            if window_closes is not None and time.monotonic() >= window_closes:
-                break
-            received = self._receive(self.mapping.batch_size - len(batch), waiting=bool(batch))
+            wait = RECEIVE_WAIT_SECONDS
+            if window_closes is not None:
+                remaining = window_closes - time.monotonic()
+                if remaining <= 0:
+                    break
+                wait = min(wait, int(remaining))
+            received = self._receive(self.mapping.batch_size - len(batch), wait)
+            if not received and wait == 0:  # under a second of window left: no busy loop
+                self._stop_requested.wait(0.1)
             if received and window_closes is None:
                 window_closes = time.monotonic() + self.mapping.batching_window_seconds
             batch.extend(received)
@@ -156,18 +164,18 @@ class QueuePoller(threading.Thread):
                 break
         return batch
 
-    def _receive(self, wanted: int, *, waiting: bool) -> list[dict[str, Any]]:
+    def _receive(self, wanted: int, wait_seconds: int) -> list[dict[str, Any]]:
         response = self.sqs.receive_message(
             QueueUrl=self.mapping.queue_url,
             MaxNumberOfMessages=min(wanted, SQS_MAX_MESSAGES_PER_RECEIVE),
-            WaitTimeSeconds=RECEIVE_WAIT_SECONDS,
+            WaitTimeSeconds=wait_seconds,
             MessageSystemAttributeNames=["All"],
             MessageAttributeNames=["All"],
         )
         messages: list[dict[str, Any]] = response.get("Messages", [])
         return messages
 
-    def deliver(self, batch: list[dict[str, Any]]) -> BatchOutcome:
+    def deliver(self, batch: list[dict[str, Any]]) -> None:
         event = {"Records": [sqs_record(m, self.mapping, self.region) for m in batch]}
         invoked = self.lambda_client.invoke(FunctionName=self.mapping.function_arn, Payload=json.dumps(event))
         payload = json.loads(invoked["Payload"].read() or b"null")
@@ -178,17 +186,19 @@ class QueuePoller(threading.Thread):
                 len(batch),
                 payload.get("errorType") if isinstance(payload, dict) else payload,
             )
-            return BatchOutcome(len(batch), 0, len(batch), str(payload))
+            return
         ids = {m["MessageId"] for m in batch}
         keep = failed_message_ids(payload, ids) if self.mapping.report_batch_item_failures else set()
         done = [m for m in batch if m["MessageId"] not in keep]
         self._delete_messages(done)
-        return BatchOutcome(len(batch), len(done), len(keep), None)
 
     def _delete_messages(self, messages: list[dict[str, Any]]) -> None:
         for start in range(0, len(messages), SQS_MAX_MESSAGES_PER_RECEIVE):
             chunk = messages[start : start + SQS_MAX_MESSAGES_PER_RECEIVE]
-            self.sqs.delete_message_batch(
+            deleted = self.sqs.delete_message_batch(
                 QueueUrl=self.mapping.queue_url,
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)],
             )
+            for failure in deleted.get("Failed", []):
+                # e.g. the handler outran the visibility timeout: the message will come again
+                logger.warning("could not delete a processed message: %s", failure.get("Message"))

@@ -10,6 +10,7 @@ is not a valid proxy response, gives API Gateway's 502.
 from __future__ import annotations
 
 import base64
+import errno
 import json
 import logging
 import re
@@ -22,6 +23,9 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from botocore.client import BaseClient
+from botocore.exceptions import ReadTimeoutError
+
+from local.errors import PortInUseError
 
 logger = logging.getLogger("dofs.local.gateway")
 
@@ -30,6 +34,8 @@ INTEGRATION_URI = re.compile(
     r"arn:aws:apigateway:[^:]+:lambda:path/2015-03-31/functions/(?P<arn>.+)/invocations$"
 )
 INTERNAL_ERROR = {"message": "Internal server error"}
+ENDPOINT_TIMEOUT = {"message": "Endpoint request timed out"}
+INTEGRATION_TIMEOUT_SECONDS = 29  # API Gateway's limit for a Lambda integration
 MISSING_TOKEN = {"message": "Missing Authentication Token"}
 
 
@@ -149,9 +155,14 @@ def http_response(payload: Any) -> GatewayResponse:
     """The HTTP response for a proxy integration's result; 502 when it is not one."""
     if not isinstance(payload, dict) or not isinstance(payload.get("statusCode"), int):
         raise ValueError(f"malformed Lambda proxy response: {str(payload)[:200]}")
-    headers = [(str(k), str(v)) for k, v in (payload.get("headers") or {}).items()]
-    for name, values in (payload.get("multiValueHeaders") or {}).items():
-        headers.extend((str(name), str(v)) for v in values)
+    # As API Gateway merges them: a name in multiValueHeaders replaces the same in headers.
+    single = {str(k): [str(v)] for k, v in (payload.get("headers") or {}).items()}
+    multi = {
+        str(k): [str(v) for v in values] for k, values in (payload.get("multiValueHeaders") or {}).items()
+    }
+    lowered = {name.lower() for name in multi}
+    merged = {**{k: v for k, v in single.items() if k.lower() not in lowered}, **multi}
+    headers = [(name, value) for name, values in merged.items() for value in values]
     body = payload.get("body") or ""
     if not isinstance(body, str):
         raise ValueError("malformed Lambda proxy response: body is not a string")
@@ -167,13 +178,16 @@ class _Server(ThreadingHTTPServer):
 class LocalGateway:
     """Serves the API on ``host:port`` (port 0 picks a free one) until ``stop()``."""
 
-    def __init__(
-        self, host: str, port: int, *, lambda_client: BaseClient, routes: list[ApiRoute], stage: str
-    ) -> None:
+    def __init__(self, host: str, port: int, *, lambda_client: BaseClient) -> None:
         self.lambda_client = lambda_client
-        self.routes = routes
-        self.stage = stage
-        self.server = _Server((host, port), _handler_class(self))
+        self.routes: list[ApiRoute] = []
+        self.stage = ""
+        try:
+            self.server = _Server((host, port), _handler_class(self))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise PortInUseError(port, "--port") from exc
+            raise
         self._thread = threading.Thread(target=self.server.serve_forever, name="gateway", daemon=True)
 
     @property
@@ -181,7 +195,8 @@ class LocalGateway:
         host, port = self.server.server_address[:2]
         return f"http://{host!s}:{port}"
 
-    def start(self) -> None:
+    def serve(self, routes: list[ApiRoute], stage: str) -> None:
+        self.routes, self.stage = routes, stage
         self._thread.start()
 
     def stop(self) -> None:
@@ -191,14 +206,16 @@ class LocalGateway:
         self.server.server_close()
 
     def handle(self, request: GatewayRequest) -> GatewayResponse:
-        if len(request.body) > MAX_REQUEST_BYTES:
-            return json_response(413, {"message": "Request Too Long"})
         matched = match_route(self.routes, request.path)
         function_arn = matched[0].function_for(request.method) if matched else None
         if matched is None or function_arn is None:
             return json_response(403, MISSING_TOKEN)
         event = proxy_event(request, matched[0], matched[1], self.stage)
-        invoked = self.lambda_client.invoke(FunctionName=function_arn, Payload=json.dumps(event))
+        try:
+            invoked = self.lambda_client.invoke(FunctionName=function_arn, Payload=json.dumps(event))
+        except ReadTimeoutError:
+            logger.error("%s %s: no answer in time; answered 504", request.method, request.path)
+            return json_response(504, ENDPOINT_TIMEOUT)
         payload = json.loads(invoked["Payload"].read() or b"null")
         if invoked.get("FunctionError"):
             logger.error(
@@ -215,12 +232,30 @@ class LocalGateway:
             return json_response(502, INTERNAL_ERROR)
 
 
+def _refusal(content_length: str | None, transfer_encoding: str | None) -> GatewayResponse | None:
+    """A response for a request whose body cannot or must not be read, before reading it."""
+    if transfer_encoding:
+        return json_response(411, {"message": "Length Required"})
+    if content_length is None:
+        return None
+    if not content_length.strip().isdigit():
+        return json_response(400, {"message": "Invalid Content-Length"})
+    if int(content_length) > MAX_REQUEST_BYTES:
+        return json_response(413, {"message": "Request Too Long"})
+    return None
+
+
 def _handler_class(gateway: LocalGateway) -> type[BaseHTTPRequestHandler]:
     class _GatewayHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "dofs-local-gateway"
 
         def _serve(self) -> None:
+            refusal = _refusal(self.headers.get("Content-Length"), self.headers.get("Transfer-Encoding"))
+            if refusal is not None:
+                self.close_connection = True
+                self._respond(refusal)
+                return
             split = urlsplit(self.path)
             length = int(self.headers.get("Content-Length") or 0)
             headers: dict[str, list[str]] = {}
@@ -239,6 +274,9 @@ def _handler_class(gateway: LocalGateway) -> type[BaseHTTPRequestHandler]:
             except Exception:
                 logger.exception("%s %s: the gateway failed; answered 502", request.method, request.path)
                 response = json_response(502, INTERNAL_ERROR)
+            self._respond(response)
+
+        def _respond(self, response: GatewayResponse) -> None:
             self.send_response(response.status)
             for name, value in response.headers:
                 if name.lower() not in ("content-length", "connection"):

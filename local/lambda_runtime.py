@@ -18,6 +18,7 @@ import threading
 import time
 import traceback
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,7 @@ from unittest import mock
 from moto.awslambda.models import LambdaFunction
 
 logger = logging.getLogger("dofs.local.lambda")
+MAX_RECORDED_INVOCATIONS = 10_000
 
 Handler = Callable[[Any, Any], Any]
 
@@ -129,7 +131,8 @@ class InProcessLambdaRuntime:
 
     def __init__(self, base_environment: Mapping[str, str] | None = None) -> None:
         self.base_environment = dict(base_environment or {})
-        self.invocations: list[Invocation] = []
+        # What ran, for tests to inspect; bounded, as `make run` may run for days.
+        self.invocations: deque[Invocation] = deque(maxlen=MAX_RECORDED_INVOCATIONS)
         self._faults: dict[str, list[BaseException]] = {}
         self._faults_lock = threading.Lock()
         self._running = threading.local()
@@ -197,7 +200,14 @@ class InProcessLambdaRuntime:
             memory_mb=int(function.memory_size or 128),
             timeout_seconds=int(function.timeout or 3),
         )
-        return json.dumps(result), error_type is not None, ""
+        try:
+            return json.dumps(result), error_type is not None, ""
+        except (TypeError, ValueError) as exc:  # as Lambda reports a result it cannot serialise
+            marshal_error = {
+                "errorMessage": f"Unable to marshal response: {exc}",
+                "errorType": "Runtime.MarshalError",
+            }
+            return json.dumps(marshal_error), True, ""
 
     def __enter__(self) -> InProcessLambdaRuntime:
         runtime = self

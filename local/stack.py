@@ -6,11 +6,13 @@ Everything runs in this one process (threads), so stopping it leaves nothing beh
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import logging
 import os
 import socket
+import threading
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,7 +20,9 @@ from typing import Any
 
 import boto3
 from botocore.client import BaseClient
-from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from botocore.config import Config
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import BaseWSGIServer, make_server
 
 from components.config import parse_settings
 from handlers.aws import reset_clients
@@ -26,7 +30,7 @@ from local.asl_parse_cache import cached_asl_parsing
 from local.emulator_mocks import INERT, NOT_EMULATED, DeclaredResource, EmulatorMocks
 from local.errors import LocalStackError, PortInUseError
 from local.event_source import EventSourceMapping, QueuePoller
-from local.gateway import LocalGateway, load_routes
+from local.gateway import INTEGRATION_TIMEOUT_SECONDS, LocalGateway, load_routes
 from local.lambda_runtime import InProcessLambdaRuntime
 from local.pulumi_runner import run_program, stack_config
 
@@ -38,6 +42,9 @@ DEFAULT_AWS_PORT = 4566
 # moto's server needs credentials on requests but checks none of them.
 EMULATOR_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 EMULATOR_CONFIG = {"stepfunctions": {"execute_state_machine": True}}
+# Lambda's own invokers neither retry a call (that would run the handler again) nor
+# give up before the longest function timeout.
+LAMBDA_INVOKE_CONFIG = Config(retries={"total_max_attempts": 1}, read_timeout=900, connect_timeout=5)
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,10 @@ def ensure_port_free(port: int, option: str) -> None:
     """Fail with one line naming the port and the option, before anything starts."""
     if port == 0:
         return
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as client:
+        client.settimeout(1)
+        if client.connect_ex((HOST, port)) == 0:  # a listener on any address, e.g. 0.0.0.0
+            raise PortInUseError(port, option)
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         # As the servers bind: connections of a previous run in TIME_WAIT do not count.
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -63,11 +74,24 @@ def ensure_port_free(port: int, option: str) -> None:
             raise
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((HOST, 0))
-        port: int = probe.getsockname()[1]
-        return port
+def _listening_socket(port: int, option: str) -> socket.socket:
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((HOST, port))
+        listener.listen(128)
+    except OSError as exc:
+        listener.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise PortInUseError(port, option) from exc
+        raise
+    return listener
+
+
+def _shut_down(server: BaseWSGIServer, thread: threading.Thread) -> None:
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
 
 
 class _ProcessEnvironment:
@@ -89,36 +113,42 @@ class _ProcessEnvironment:
                 os.environ[name] = value
         self._saved.clear()
 
+    def __enter__(self) -> _ProcessEnvironment:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.restore()
+
 
 class LocalStack:
     """Start with ``start()``, stop with ``stop()`` (or use as a context manager)."""
 
     def __init__(self, options: LocalStackOptions) -> None:
         self.options = options
-        self.config = {**stack_config(options.stack), **options.config}
+        config = {**stack_config(options.stack), **options.config}
         # The program checks its settings too; checking first fails before anything starts.
-        self.settings = parse_settings(self.config, options.stack)
-        self.region = self.config.get("aws:region", "us-east-1")
+        parse_settings(config, options.stack)
+        self.region = config.get("aws:region", "us-east-1")
         self.outputs: dict[str, Any] = {}
         self.resources: list[DeclaredResource] = []
         self.pollers: list[QueuePoller] = []
         self.runtime = InProcessLambdaRuntime()
-        self._parse_cache = cached_asl_parsing()
         self.gateway: LocalGateway | None = None
-        self._moto: ThreadedMotoServer | None = None
         self.aws_endpoint = ""
-        self._environment = _ProcessEnvironment()
+        self._running = contextlib.ExitStack()
 
     # -- lifecycle ---------------------------------------------------------------------
 
     def start(self) -> LocalStack:
+        """Start every piece; each one started is stopped again, in reverse, by ``stop()``."""
         ensure_port_free(self.options.api_port, "--port")
         ensure_port_free(self.options.aws_port, "--aws-port")
         try:
             self._start_emulator()
+            self._running.callback(reset_clients)  # handler clients are bound to this emulator
             reset_clients()
-            self._parse_cache.__enter__()
-            self.runtime.__enter__()
+            self._running.enter_context(cached_asl_parsing())
+            self._running.enter_context(self.runtime)
             self._deploy()
             self._start_gateway()
             self._start_pollers()
@@ -128,21 +158,7 @@ class LocalStack:
         return self
 
     def stop(self) -> None:
-        for poller in self.pollers:
-            poller.stop()
-        for poller in self.pollers:
-            poller.join(timeout=5)
-        if self.gateway:
-            self.gateway.stop()
-            self.gateway = None
-        if self._moto:
-            self._moto.stop()
-            self._moto = None
-        if self.runtime.active:
-            self.runtime.__exit__(None, None, None)
-            self._parse_cache.__exit__(None, None, None)
-        self._environment.restore()
-        reset_clients()  # handler clients were bound to this emulator's endpoint
+        self._running.close()
 
     def __enter__(self) -> LocalStack:
         return self.start()
@@ -153,13 +169,25 @@ class LocalStack:
     # -- pieces ------------------------------------------------------------------------
 
     def _start_emulator(self) -> None:
-        port = self.options.aws_port or _free_port()
-        self._moto = ThreadedMotoServer(ip_address=HOST, port=port, verbose=False)
-        self._moto.start()
+        # Bound here, not by werkzeug, which answers a busy port with sys.exit(1).
+        with _listening_socket(self.options.aws_port, "--aws-port") as listener:
+            server = make_server(
+                HOST,
+                self.options.aws_port,
+                DomainDispatcherApplication(create_backend_app),
+                threaded=True,
+                request_handler=MotoRequestHandler,
+                fd=listener.fileno(),  # the server keeps a duplicate of it
+            )
+        thread = threading.Thread(target=server.serve_forever, name="aws-emulator", daemon=True)
+        thread.start()
+        self._running.callback(_shut_down, server, thread)
+        port = server.server_address[1]
         self.aws_endpoint = f"http://{HOST}:{port}"
         # Handlers build their clients from the environment; moto's Step Functions
         # interpreter calls back to localhost:$MOTO_PORT.
-        self._environment.update(
+        environment = self._running.enter_context(_ProcessEnvironment())
+        environment.update(
             {
                 **EMULATOR_CREDENTIALS,
                 "AWS_ENDPOINT_URL": self.aws_endpoint,
@@ -179,12 +207,13 @@ class LocalStack:
             headers={"Content-Type": "application/json"},
             method="POST",
         )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            if response.status >= 300:
-                raise LocalStackError(f"the emulator refused /moto-api/{action} ({response.status})")
+        try:
+            urllib.request.urlopen(request, timeout=10).close()
+        except OSError as exc:  # URLError and HTTPError included
+            raise LocalStackError(f"the emulator did not take /moto-api/{action}: {exc}") from exc
 
-    def client(self, service: str) -> BaseClient:
-        return boto3.client(service, region_name=self.region, endpoint_url=self.aws_endpoint)
+    def client(self, service: str, config: Config | None = None) -> BaseClient:
+        return boto3.client(service, region_name=self.region, endpoint_url=self.aws_endpoint, config=config)
 
     def _deploy(self) -> None:
         # The gateway's URL is an output of the program (the stage's invoke URL), so the
@@ -192,22 +221,26 @@ class LocalStack:
         self.gateway = LocalGateway(
             HOST,
             self.options.api_port,
-            lambda_client=self.client("lambda"),
-            routes=[],
-            stage=self.options.stack,
+            lambda_client=self.client(
+                "lambda", LAMBDA_INVOKE_CONFIG.merge(Config(read_timeout=INTEGRATION_TIMEOUT_SECONDS))
+            ),
         )
+        self._running.callback(self.gateway.stop)
         mocks = EmulatorMocks(self.aws_endpoint, self.region, self.gateway.url)
         self.outputs = run_program(mocks, self.options.stack, self.options.config)
         self.resources = sorted(mocks.resources, key=lambda r: (r.type, r.name))
 
     def _start_gateway(self) -> None:
         assert self.gateway is not None
-        (rest_api,) = [r for r in self.resources if r.type == "aws:apigateway/restApi:RestApi"]
-        self.gateway.routes = load_routes(self.client("apigateway"), rest_api.id)
-        self.gateway.start()
+        (rest_api,) = self.declared("aws:apigateway/restApi:RestApi")
+        (stage,) = self.declared("aws:apigateway/stage:Stage")
+        self.gateway.serve(load_routes(self.client("apigateway"), rest_api.id), stage.inputs["stageName"])
+
+    def declared(self, typ: str) -> list[DeclaredResource]:
+        return [r for r in self.resources if r.type == typ]
 
     def _start_pollers(self) -> None:
-        sqs, lambda_client = self.client("sqs"), self.client("lambda")
+        sqs, lambda_client = self.client("sqs"), self.client("lambda", LAMBDA_INVOKE_CONFIG)
         for mapping in lambda_client.list_event_source_mappings()["EventSourceMappings"]:
             if mapping.get("State") == "Disabled":
                 continue
@@ -221,6 +254,7 @@ class LocalStack:
             )
             poller.start()
             self.pollers.append(poller)
+            self._running.callback(poller.stop_and_wait)
 
     # -- reporting ---------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,14 @@ def http(method: str, url: str, body: Any = None, headers: Mapping[str, str] | N
     except urllib.error.HTTPError as error:
         raw, status, got = error.read(), error.code, dict(error.headers)
     return HttpResult(status, parse_json_decimal(raw.decode()) if raw else None, got)
+
+
+def wait_until(check: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still not {what} after {timeout}s")
+        time.sleep(0.1)
 
 
 class StackProcess:

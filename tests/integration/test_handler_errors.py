@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
+import uuid
+from collections import Counter
 from collections.abc import Iterator
 
 import pytest
@@ -59,6 +62,24 @@ def test_a_failed_fulfillment_batch_is_retried_from_the_queue(stack: LocalStack)
     receive_counts = [i.event["Records"][0]["attributes"]["ApproximateReceiveCount"] for i in fulfilled]
     assert [i.error_type for i in fulfilled] == ["RuntimeError", None]
     assert receive_counts == ["1", "2"]
+
+
+def test_each_order_is_handed_to_fulfill_order_once(stack: LocalStack) -> None:
+    order_ids = []
+    for _ in range(10):
+        accepted = http("POST", f"{stack.api_url}/order", VALID_ORDER, {"Idempotency-Key": str(uuid.uuid4())})
+        order_ids.append(accepted.body["order_id"])
+
+    finals = [wait_for_status(stack, order_id)["status"] for order_id in order_ids]
+
+    assert finals == [OrderStatus.FULFILLED] * 10
+    deliveries = Counter(
+        json.loads(record["body"])["order_id"]
+        for invocation in list(stack.runtime.invocations)
+        if invocation.function_name == "dofs-fulfill-order-dev"
+        for record in invocation.event["Records"]
+    )
+    assert {order_id: deliveries[order_id] for order_id in order_ids} == dict.fromkeys(order_ids, 1)
 
 
 def wait_for_status(stack: LocalStack, order_id: str, timeout: float = 60.0) -> dict[str, object]:

@@ -1,10 +1,18 @@
-"""Partial batch responses, read the way Lambda's event source mapping reads them."""
+"""The local SQS poller against moto's SQS: batches, windows and partial batch responses,
+handled the way Lambda's event source mapping handles them."""
 
 from __future__ import annotations
 
-import pytest
+import io
+import json
+from collections.abc import Iterator
+from typing import Any
 
-from local.event_source import failed_message_ids
+import boto3
+import pytest
+from moto import mock_aws
+
+from local.event_source import EventSourceMapping, QueuePoller, failed_message_ids
 
 BATCH = {"m1", "m2", "m3"}
 
@@ -27,3 +35,119 @@ BATCH = {"m1", "m2", "m3"}
 )
 def test_messages_kept_on_the_queue(response: object, kept: set[str]) -> None:
     assert failed_message_ids(response, BATCH) == kept
+
+
+class FakeFunction:
+    """A Lambda client whose function answers with ``response`` (or fails), recording events."""
+
+    def __init__(self, response: object = None, *, fails: bool = False) -> None:
+        self.response, self.fails = response, fails
+        self.events: list[dict[str, Any]] = []
+
+    def invoke(self, FunctionName: str, Payload: str) -> dict[str, Any]:  # noqa: N803 (boto3's names)
+        self.events.append(json.loads(Payload))
+        answer: dict[str, Any] = {"Payload": io.BytesIO(json.dumps(self.response).encode())}
+        if self.fails:
+            answer["FunctionError"] = "Unhandled"
+        return answer
+
+
+@pytest.fixture
+def sqs() -> Iterator[Any]:
+    with mock_aws():
+        yield boto3.client("sqs", region_name="ap-south-1")
+
+
+def _poller(
+    sqs: Any, function: FakeFunction, *, batch_size: int = 10, window: int = 0, report: bool = True
+) -> QueuePoller:
+    url = sqs.create_queue(QueueName="orders", Attributes={"VisibilityTimeout": "30"})["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    mapping = EventSourceMapping(
+        "uuid", arn, url, "arn:aws:lambda:ap-south-1:123456789012:function:f", batch_size, window, report
+    )
+    return QueuePoller(mapping, sqs=sqs, lambda_client=function, region="ap-south-1")
+
+
+def _send(sqs: Any, poller: QueuePoller, count: int) -> None:
+    for n in range(count):
+        sqs.send_message(QueueUrl=poller.mapping.queue_url, MessageBody=json.dumps({"order_id": f"o-{n}"}))
+
+
+def _depth(sqs: Any, poller: QueuePoller) -> tuple[int, int]:
+    attributes = sqs.get_queue_attributes(QueueUrl=poller.mapping.queue_url, AttributeNames=["All"])[
+        "Attributes"
+    ]
+    return int(attributes["ApproximateNumberOfMessages"]), int(
+        attributes["ApproximateNumberOfMessagesNotVisible"]
+    )
+
+
+def test_a_batch_never_exceeds_the_mapping_batch_size(sqs: Any) -> None:
+    poller = _poller(sqs, FakeFunction(), batch_size=3)
+    _send(sqs, poller, 5)
+
+    assert len(poller.collect_batch()) == 3
+
+
+def test_a_batching_window_gathers_more_than_one_receive(sqs: Any) -> None:
+    poller = _poller(sqs, FakeFunction(), batch_size=15, window=1)
+    _send(sqs, poller, 15)
+
+    assert len(poller.collect_batch()) == 15  # SQS hands out at most 10 per receive
+
+
+def test_records_are_what_lambda_hands_the_function(sqs: Any) -> None:
+    function = FakeFunction()
+    poller = _poller(sqs, function)
+    _send(sqs, poller, 1)
+
+    poller.deliver(poller.collect_batch())
+
+    (record,) = function.events[0]["Records"]
+    assert record["eventSource"] == "aws:sqs"
+    assert record["eventSourceARN"] == poller.mapping.queue_arn
+    assert json.loads(record["body"]) == {"order_id": "o-0"}
+    assert record["attributes"]["ApproximateReceiveCount"] == "1"
+
+
+def test_success_deletes_the_batch(sqs: Any) -> None:
+    poller = _poller(sqs, FakeFunction({"batchItemFailures": []}))
+    _send(sqs, poller, 4)
+
+    poller.deliver(poller.collect_batch())
+
+    assert _depth(sqs, poller) == (0, 0)
+
+
+def test_a_partial_batch_response_keeps_only_the_listed_messages(sqs: Any) -> None:
+    function = FakeFunction()
+    poller = _poller(sqs, function)
+    _send(sqs, poller, 4)
+    batch = poller.collect_batch()
+    function.response = {"batchItemFailures": [{"itemIdentifier": batch[1]["MessageId"]}]}
+
+    poller.deliver(batch)
+
+    assert _depth(sqs, poller) == (0, 1)  # in flight until its visibility timeout ends
+
+
+def test_a_function_error_keeps_the_whole_batch(sqs: Any) -> None:
+    poller = _poller(sqs, FakeFunction({"errorType": "RuntimeError"}, fails=True))
+    _send(sqs, poller, 4)
+
+    poller.deliver(poller.collect_batch())
+
+    assert _depth(sqs, poller) == (0, 4)
+
+
+def test_without_report_batch_item_failures_a_returned_list_is_ignored(sqs: Any) -> None:
+    function = FakeFunction()
+    poller = _poller(sqs, function, report=False)
+    _send(sqs, poller, 2)
+    batch = poller.collect_batch()
+    function.response = {"batchItemFailures": [{"itemIdentifier": batch[0]["MessageId"]}]}
+
+    poller.deliver(batch)
+
+    assert _depth(sqs, poller) == (0, 0)
