@@ -135,7 +135,7 @@ def configure_logging(log_file: Path, console: TextIO) -> TextIO:
 
 def banner(stack: LocalStack, log_file: Path) -> str:
     endpoint, outputs = stack.aws_endpoint, stack.outputs
-    api, aws = stack.api_url, ".venv/bin/aws"
+    api, aws = stack.api_url, f".venv/bin/aws --endpoint-url {endpoint}"
     lines = [
         f"DOFS is running locally (stack '{stack.options.stack}', region {stack.region}).",
         "",
@@ -149,9 +149,8 @@ def banner(stack: LocalStack, log_file: Path) -> str:
         '"quantity": 2, "price": "29.99"}]}\'',
         f"  curl -s {api}/orders/<order_id>",
         "",
-        "Look inside with the AWS CLI (any credentials work):",
-        f"  export AWS_ENDPOINT_URL={endpoint} AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local "
-        f"AWS_DEFAULT_REGION={stack.region}",
+        "Look inside with the AWS CLI in .venv (any credentials will do):",
+        f"  export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION={stack.region}",
         f"  {aws} dynamodb scan --table-name {outputs['orders_table_name']}",
         f"  {aws} stepfunctions list-executions --state-machine-arn {outputs['state_machine_arn']}",
         f"  {aws} sqs get-queue-attributes --attribute-names All --queue-url {outputs['order_queue_url']}",
