@@ -14,7 +14,7 @@ from typing import TextIO
 
 from botocore.client import BaseClient
 
-from handlers.models import OrderStatus
+from handlers.models import TERMINAL_STATUSES, OrderStatus
 from local.stack import LocalStack
 
 STATUS_INTERVAL_SECONDS = 2.0
@@ -57,16 +57,13 @@ def queue_depth(sqs: BaseClient, queue_url: str) -> int:
 
 def read_counts(stack: LocalStack, dynamodb: BaseClient, sqs: BaseClient) -> OrderCounts:
     statuses = count_statuses(dynamodb, stack.outputs["orders_table_name"])
-    fulfilled = statuses[OrderStatus.FULFILLED]
-    failed = statuses[OrderStatus.FULFILLMENT_FAILED]
-    rejected = statuses[OrderStatus.REJECTED]
     received = sum(statuses.values())
     return OrderCounts(
         received=received,
-        in_progress=received - fulfilled - failed - rejected,
-        fulfilled=fulfilled,
-        failed=failed,
-        rejected=rejected,
+        in_progress=received - sum(statuses[s] for s in TERMINAL_STATUSES),
+        fulfilled=statuses[OrderStatus.FULFILLED],
+        failed=statuses[OrderStatus.FULFILLMENT_FAILED],
+        rejected=statuses[OrderStatus.REJECTED],
         in_dlq=queue_depth(sqs, stack.outputs["order_dlq_url"]),
     )
 

@@ -81,13 +81,12 @@ class EmulatorMocks(pulumi.runtime.Mocks):
         if not args.typ.startswith("aws:"):  # a ComponentResource: nothing to create
             return self._record(args, inputs, f"{args.name}-component", {}, emulated=True)
         creator = CREATORS.get(args.typ)
-        if creator is None and args.typ not in NOT_EMULATED:
-            raise LocalStackError(f"{args.typ} ({args.name}): the local stack does not know this type")
-        if creator is None:
-            resource_id, computed = f"{args.name}-not-emulated", dict[str, Any]()
-        else:
+        if creator is not None:
             resource_id, computed = creator(self, args.name, inputs)
-        return self._record(args, inputs, resource_id, computed, emulated=creator is not None)
+            return self._record(args, inputs, resource_id, computed, emulated=True)
+        if args.typ in NOT_EMULATED:
+            return self._record(args, inputs, f"{args.name}-not-emulated", {}, emulated=False)
+        raise LocalStackError(f"{args.typ} ({args.name}): the local stack does not know this type")
 
     def _record(
         self,

@@ -12,7 +12,6 @@ emulator's SQS, as AWS's SQS does.
 from __future__ import annotations
 
 import base64
-import json
 import logging
 import threading
 import time
@@ -22,6 +21,8 @@ from typing import Any
 from botocore.client import BaseClient
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.sqs.models import sqs_backends
+
+from local.lambda_runtime import invoke_function
 
 logger = logging.getLogger("dofs.local.event_source")
 
@@ -125,12 +126,9 @@ class QueuePoller(threading.Thread):
         self.region = region
         self._stop_requested = threading.Event()
 
-    def stop(self) -> None:
-        self._stop_requested.set()
-
-    def stop_and_wait(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float = 10.0) -> None:
         """Stop polling; a batch being delivered is finished first, as far as ``timeout``."""
-        self.stop()
+        self._stop_requested.set()
         self.join(timeout)
 
     def run(self) -> None:
@@ -177,18 +175,17 @@ class QueuePoller(threading.Thread):
 
     def deliver(self, batch: list[dict[str, Any]]) -> None:
         event = {"Records": [sqs_record(m, self.mapping, self.region) for m in batch]}
-        invoked = self.lambda_client.invoke(FunctionName=self.mapping.function_arn, Payload=json.dumps(event))
-        payload = json.loads(invoked["Payload"].read() or b"null")
-        if invoked.get("FunctionError"):
+        invoked = invoke_function(self.lambda_client, self.mapping.function_arn, event)
+        if invoked.failed:
             logger.warning(
                 "%s failed on a batch of %d (%s); the messages return after the visibility timeout",
                 self.mapping.function_arn.rsplit(":", 1)[-1],
                 len(batch),
-                payload.get("errorType") if isinstance(payload, dict) else payload,
+                invoked.error_type,
             )
             return
         ids = {m["MessageId"] for m in batch}
-        keep = failed_message_ids(payload, ids) if self.mapping.report_batch_item_failures else set()
+        keep = failed_message_ids(invoked.payload, ids) if self.mapping.report_batch_item_failures else set()
         done = [m for m in batch if m["MessageId"] not in keep]
         self._delete_messages(done)
 

@@ -10,10 +10,10 @@ is not a valid proxy response, gives API Gateway's 502.
 from __future__ import annotations
 
 import base64
-import errno
 import json
 import logging
 import re
+import socket
 import threading
 import time
 import uuid
@@ -25,7 +25,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from botocore.client import BaseClient
 from botocore.exceptions import ReadTimeoutError
 
-from local.errors import PortInUseError
+from local.lambda_runtime import invoke_function
 
 logger = logging.getLogger("dofs.local.gateway")
 
@@ -176,18 +176,15 @@ class _Server(ThreadingHTTPServer):
 
 
 class LocalGateway:
-    """Serves the API on ``host:port`` (port 0 picks a free one) until ``stop()``."""
+    """Serves the API on a listening socket until ``stop()``."""
 
-    def __init__(self, host: str, port: int, *, lambda_client: BaseClient) -> None:
+    def __init__(self, listener: socket.socket, *, lambda_client: BaseClient) -> None:
         self.lambda_client = lambda_client
         self.routes: list[ApiRoute] = []
         self.stage = ""
-        try:
-            self.server = _Server((host, port), _handler_class(self))
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                raise PortInUseError(port, "--port") from exc
-            raise
+        self.server = _Server(listener.getsockname(), _handler_class(self), bind_and_activate=False)
+        self.server.socket.close()  # the one made unbound by the constructor
+        self.server.socket = listener
         self._thread = threading.Thread(target=self.server.serve_forever, name="gateway", daemon=True)
 
     @property
@@ -212,21 +209,20 @@ class LocalGateway:
             return json_response(403, MISSING_TOKEN)
         event = proxy_event(request, matched[0], matched[1], self.stage)
         try:
-            invoked = self.lambda_client.invoke(FunctionName=function_arn, Payload=json.dumps(event))
+            invoked = invoke_function(self.lambda_client, function_arn, event)
         except ReadTimeoutError:
             logger.error("%s %s: no answer in time; answered 504", request.method, request.path)
             return json_response(504, ENDPOINT_TIMEOUT)
-        payload = json.loads(invoked["Payload"].read() or b"null")
-        if invoked.get("FunctionError"):
+        if invoked.failed:
             logger.error(
                 "%s %s: the function failed (%s); answered 502",
                 request.method,
                 request.path,
-                payload.get("errorType") if isinstance(payload, dict) else payload,
+                invoked.error_type,
             )
             return json_response(502, INTERNAL_ERROR)
         try:
-            return http_response(payload)
+            return http_response(invoked.payload)
         except ValueError as exc:
             logger.error("%s %s: %s; answered 502", request.method, request.path, exc)
             return json_response(502, INTERNAL_ERROR)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from unittest import mock
 
+from botocore.client import BaseClient
 from moto.awslambda.models import LambdaFunction
 
 logger = logging.getLogger("dofs.local.lambda")
@@ -63,6 +64,27 @@ def error_payload(exc: BaseException) -> dict[str, Any]:
         "errorType": type(exc).__name__,
         "stackTrace": traceback.format_tb(exc.__traceback__),
     }
+
+
+@dataclass(frozen=True)
+class Invoked:
+    payload: Any  # the function's result, or Lambda's error document
+    error_type: str | None  # errorType when the function failed
+
+    @property
+    def failed(self) -> bool:
+        return self.error_type is not None
+
+
+def invoke_function(lambda_client: BaseClient, function_arn: str, event: Any) -> Invoked:
+    """A synchronous invoke through the emulator's Lambda API, as AWS's own invokers
+    (API Gateway, the SQS poller) make it."""
+    response = lambda_client.invoke(FunctionName=function_arn, Payload=json.dumps(event))
+    payload = json.loads(response["Payload"].read() or b"null")
+    if not response.get("FunctionError"):
+        return Invoked(payload, None)
+    error_type = payload.get("errorType") if isinstance(payload, dict) else None
+    return Invoked(payload, str(error_type or response["FunctionError"]))
 
 
 def load_handler(spec: str) -> Handler:

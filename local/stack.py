@@ -17,6 +17,7 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from unittest import mock
 
 import boto3
 from botocore.client import BaseClient
@@ -63,18 +64,12 @@ def ensure_port_free(port: int, option: str) -> None:
         client.settimeout(1)
         if client.connect_ex((HOST, port)) == 0:  # a listener on any address, e.g. 0.0.0.0
             raise PortInUseError(port, option)
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        # As the servers bind: connections of a previous run in TIME_WAIT do not count.
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((HOST, port))
-        except OSError as exc:
-            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
-                raise PortInUseError(port, option) from exc
-            raise
+    listening_socket(port, option).close()
 
 
-def _listening_socket(port: int, option: str) -> socket.socket:
+def listening_socket(port: int, option: str) -> socket.socket:
+    """A socket listening on ``HOST:port``, bound as the servers bind (connections of a
+    previous run in TIME_WAIT do not count); a busy port is named with its option."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
@@ -82,7 +77,7 @@ def _listening_socket(port: int, option: str) -> socket.socket:
         listener.listen(128)
     except OSError as exc:
         listener.close()
-        if exc.errno == errno.EADDRINUSE:
+        if exc.errno in (errno.EADDRINUSE, errno.EACCES):
             raise PortInUseError(port, option) from exc
         raise
     return listener
@@ -92,32 +87,6 @@ def _shut_down(server: BaseWSGIServer, thread: threading.Thread) -> None:
     server.shutdown()
     server.server_close()
     thread.join(timeout=5)
-
-
-class _ProcessEnvironment:
-    """Environment variables set for the stack's lifetime, restored when it stops."""
-
-    def __init__(self) -> None:
-        self._saved: dict[str, str | None] = {}
-
-    def update(self, variables: Mapping[str, str]) -> None:
-        for name, value in variables.items():
-            self._saved.setdefault(name, os.environ.get(name))
-            os.environ[name] = value
-
-    def restore(self) -> None:
-        for name, value in self._saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        self._saved.clear()
-
-    def __enter__(self) -> _ProcessEnvironment:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.restore()
 
 
 class LocalStack:
@@ -170,7 +139,7 @@ class LocalStack:
 
     def _start_emulator(self) -> None:
         # Bound here, not by werkzeug, which answers a busy port with sys.exit(1).
-        with _listening_socket(self.options.aws_port, "--aws-port") as listener:
+        with listening_socket(self.options.aws_port, "--aws-port") as listener:
             server = make_server(
                 HOST,
                 self.options.aws_port,
@@ -186,16 +155,14 @@ class LocalStack:
         self.aws_endpoint = f"http://{HOST}:{port}"
         # Handlers build their clients from the environment; moto's Step Functions
         # interpreter calls back to localhost:$MOTO_PORT.
-        environment = self._running.enter_context(_ProcessEnvironment())
-        environment.update(
-            {
-                **EMULATOR_CREDENTIALS,
-                "AWS_ENDPOINT_URL": self.aws_endpoint,
-                "AWS_REGION": self.region,
-                "AWS_DEFAULT_REGION": self.region,
-                "MOTO_PORT": str(port),
-            }
-        )
+        process_environment = {
+            **EMULATOR_CREDENTIALS,
+            "AWS_ENDPOINT_URL": self.aws_endpoint,
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+            "MOTO_PORT": str(port),
+        }
+        self._running.enter_context(mock.patch.dict(os.environ, process_environment))
         # moto's state is per process: start from empty, as a fresh account would.
         self._emulator_api("reset", None)
         self._emulator_api("config", EMULATOR_CONFIG)
@@ -219,8 +186,7 @@ class LocalStack:
         # The gateway's URL is an output of the program (the stage's invoke URL), so the
         # socket is bound first and served once the API exists.
         self.gateway = LocalGateway(
-            HOST,
-            self.options.api_port,
+            listening_socket(self.options.api_port, "--port"),
             lambda_client=self.client(
                 "lambda", LAMBDA_INVOKE_CONFIG.merge(Config(read_timeout=INTEGRATION_TIMEOUT_SECONDS))
             ),
@@ -254,7 +220,7 @@ class LocalStack:
             )
             poller.start()
             self.pollers.append(poller)
-            self._running.callback(poller.stop_and_wait)
+            self._running.callback(poller.stop)
 
     # -- reporting ---------------------------------------------------------------------
 
