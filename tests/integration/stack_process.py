@@ -19,6 +19,7 @@ import boto3
 from botocore.client import BaseClient
 
 from handlers.models import TERMINAL_STATUSES, parse_json_decimal
+from local.console import queue_depth
 from local.pulumi_runner import PROJECT_ROOT
 
 START_DEADLINE_SECONDS = 90.0
@@ -54,6 +55,20 @@ def wait_until(check: Callable[[], bool], what: str, timeout: float = 30.0) -> N
         if time.monotonic() > deadline:
             raise AssertionError(f"still not {what} after {timeout}s")
         time.sleep(0.1)
+
+
+def wait_for_terminal(api_url: str, order_id: str, timeout: float = 60.0) -> dict[str, Any]:
+    """``GET /orders/{order_id}`` until the order is final, or fail at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = http("GET", f"{api_url}/orders/{order_id}")
+        assert result.status == 200, result
+        if result.body["status"] in TERMINAL_STATUSES:
+            order: dict[str, Any] = result.body
+            return order
+        if time.monotonic() > deadline:
+            raise AssertionError(f"order {order_id} still {result.body['status']} after {timeout}s")
+        time.sleep(0.2)
 
 
 class StackProcess:
@@ -123,16 +138,7 @@ class StackProcess:
         return str(result.body["order_id"])
 
     def wait_for_terminal(self, order_id: str, timeout: float = 60.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while True:
-            result = http("GET", f"{self.api_url}/orders/{order_id}")
-            assert result.status == 200, result
-            if result.body["status"] in TERMINAL_STATUSES:
-                order: dict[str, Any] = result.body
-                return order
-            if time.monotonic() > deadline:
-                raise AssertionError(f"order {order_id} still {result.body['status']} after {timeout}s")
-            time.sleep(0.2)
+        return wait_for_terminal(self.api_url, order_id, timeout)
 
     def table_item(self, output_name: str, order_id: str) -> dict[str, Any] | None:
         table = boto3.resource(
@@ -146,10 +152,4 @@ class StackProcess:
         return item
 
     def queue_depth(self, output_name: str) -> int:
-        attributes = self.client("sqs").get_queue_attributes(
-            QueueUrl=self.outputs[output_name],
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-        )["Attributes"]
-        return int(attributes["ApproximateNumberOfMessages"]) + int(
-            attributes["ApproximateNumberOfMessagesNotVisible"]
-        )
+        return queue_depth(self.client("sqs"), self.outputs[output_name])

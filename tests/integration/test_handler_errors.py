@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -14,7 +13,7 @@ import pytest
 from handlers.models import OrderStatus
 from local.pulumi_runner import PROJECT_ROOT
 from local.stack import LocalStack, LocalStackOptions
-from tests.integration.stack_process import FAST_RETRIES, http
+from tests.integration.stack_process import FAST_RETRIES, http, wait_for_terminal
 
 VALID_ORDER = (PROJECT_ROOT / "tests/fixtures/valid_order.json").read_bytes()
 
@@ -51,7 +50,7 @@ def test_a_failed_fulfillment_batch_is_retried_from_the_queue(stack: LocalStack)
     assert accepted.status == 202
 
     order_id = accepted.body["order_id"]
-    order = wait_for_status(stack, order_id)
+    order = wait_for_terminal(stack.api_url, order_id)
 
     assert order["status"] == OrderStatus.FULFILLED
     fulfilled = [
@@ -70,7 +69,7 @@ def test_each_order_is_handed_to_fulfill_order_once(stack: LocalStack) -> None:
         accepted = http("POST", f"{stack.api_url}/order", VALID_ORDER, {"Idempotency-Key": str(uuid.uuid4())})
         order_ids.append(accepted.body["order_id"])
 
-    finals = [wait_for_status(stack, order_id)["status"] for order_id in order_ids]
+    finals = [wait_for_terminal(stack.api_url, order_id)["status"] for order_id in order_ids]
 
     assert finals == [OrderStatus.FULFILLED] * 10
     deliveries = Counter(
@@ -80,15 +79,3 @@ def test_each_order_is_handed_to_fulfill_order_once(stack: LocalStack) -> None:
         for record in invocation.event["Records"]
     )
     assert {order_id: deliveries[order_id] for order_id in order_ids} == dict.fromkeys(order_ids, 1)
-
-
-def wait_for_status(stack: LocalStack, order_id: str, timeout: float = 60.0) -> dict[str, object]:
-    deadline = time.monotonic() + timeout
-    while True:
-        order = http("GET", f"{stack.api_url}/orders/{order_id}").body
-        if (
-            order["status"] in (OrderStatus.FULFILLED, OrderStatus.FULFILLMENT_FAILED)
-            or time.monotonic() > deadline
-        ):
-            return dict(order)
-        time.sleep(0.2)

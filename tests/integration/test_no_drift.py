@@ -97,13 +97,9 @@ def test_not_emulated_resources_are_listed_never_dropped(local_stack: LocalStack
     assert ("aws:cloudwatch/metricAlarm:MetricAlarm", "order-dlq-stuck") in listed
 
 
-def _declared(stack: LocalStack, typ: str) -> list[DeclaredResource]:
-    return [r for r in stack.resources if r.type == typ]
-
-
 def test_the_emulator_holds_each_function_as_declared(local_stack: LocalStack) -> None:
     lambda_ = local_stack.client("lambda")
-    for function in _declared(local_stack, "aws:lambda/function:Function"):
+    for function in local_stack.declared("aws:lambda/function:Function"):
         held = lambda_.get_function_configuration(FunctionName=function.inputs["name"])
         assert held["Handler"] == function.inputs["handler"]
         assert held["Environment"]["Variables"] == function.inputs["environment"]["variables"]
@@ -114,7 +110,7 @@ def test_the_emulator_holds_each_function_as_declared(local_stack: LocalStack) -
 
 def test_the_emulator_holds_each_queue_as_declared(local_stack: LocalStack) -> None:
     sqs = local_stack.client("sqs")
-    for queue in _declared(local_stack, "aws:sqs/queue:Queue"):
+    for queue in local_stack.declared("aws:sqs/queue:Queue"):
         held = sqs.get_queue_attributes(QueueUrl=queue.outputs["url"], AttributeNames=["All"])["Attributes"]
         assert int(held["VisibilityTimeout"]) == queue.inputs["visibilityTimeoutSeconds"]
         assert int(held["MessageRetentionPeriod"]) == queue.inputs["messageRetentionSeconds"]
@@ -124,11 +120,11 @@ def test_the_emulator_holds_each_queue_as_declared(local_stack: LocalStack) -> N
 
 def test_the_emulator_holds_the_tables_and_state_machine_as_declared(local_stack: LocalStack) -> None:
     dynamodb, sfn = local_stack.client("dynamodb"), local_stack.client("stepfunctions")
-    for table in _declared(local_stack, "aws:dynamodb/table:Table"):
+    for table in local_stack.declared("aws:dynamodb/table:Table"):
         held = dynamodb.describe_table(TableName=table.inputs["name"])["Table"]
         assert held["KeySchema"] == [{"AttributeName": table.inputs["hashKey"], "KeyType": "HASH"}]
         assert held["BillingModeSummary"]["BillingMode"] == table.inputs["billingMode"]
-    (machine,) = _declared(local_stack, "aws:sfn/stateMachine:StateMachine")
+    (machine,) = local_stack.declared("aws:sfn/stateMachine:StateMachine")
     held_machine = sfn.describe_state_machine(stateMachineArn=machine.outputs["arn"])
     assert held_machine["definition"] == machine.inputs["definition"]
     assert held_machine["type"] == machine.inputs["type"]
@@ -137,7 +133,7 @@ def test_the_emulator_holds_the_tables_and_state_machine_as_declared(local_stack
 def test_the_pollers_serve_the_declared_event_source_mappings(local_stack: LocalStack) -> None:
     declared = {
         (m.inputs["eventSourceArn"], m.inputs["functionName"]): m
-        for m in _declared(local_stack, "aws:lambda/eventSourceMapping:EventSourceMapping")
+        for m in local_stack.declared("aws:lambda/eventSourceMapping:EventSourceMapping")
     }
     served = {(p.mapping.queue_arn, p.mapping.function_arn): p.mapping for p in local_stack.pollers}
 
@@ -152,12 +148,12 @@ def test_the_pollers_serve_the_declared_event_source_mappings(local_stack: Local
 
 
 def test_the_gateway_serves_the_declared_routes(local_stack: LocalStack) -> None:
-    paths = {r.id: r.outputs["path"] for r in _declared(local_stack, "aws:apigateway/resource:Resource")}
-    (api,) = _declared(local_stack, "aws:apigateway/restApi:RestApi")
+    paths = {r.id: r.outputs["path"] for r in local_stack.declared("aws:apigateway/resource:Resource")}
+    (api,) = local_stack.declared("aws:apigateway/restApi:RestApi")
     paths[api.outputs["rootResourceId"]] = "/"
     declared = {
         (paths[m.inputs["resourceId"]], m.inputs["httpMethod"])
-        for m in _declared(local_stack, "aws:apigateway/method:Method")
+        for m in local_stack.declared("aws:apigateway/method:Method")
     }
     assert local_stack.gateway is not None
     served = {

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from decimal import Decimal
 from pathlib import Path
 
 from handlers.models import OrderStatus
 from tests.integration.stack_process import StackProcess, http, wait_until
+from tests.support.emulator import wait_for_execution
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 MAX_RECEIVE_COUNT = 3  # Pulumi.dev.yaml
@@ -18,14 +18,8 @@ def fixture_bytes(name: str) -> bytes:
     return (FIXTURES / name).read_bytes()
 
 
-def execution_status(stack: StackProcess, execution_arn: str, timeout: float = 30.0) -> str:
-    client = stack.client("stepfunctions")
-    deadline = time.monotonic() + timeout
-    while True:
-        status = str(client.describe_execution(executionArn=execution_arn)["status"])
-        if status != "RUNNING" or time.monotonic() > deadline:
-            return status
-        time.sleep(0.1)
+def execution_status(stack: StackProcess, execution_arn: str) -> str:
+    return str(wait_for_execution(execution_arn, client=stack.client("stepfunctions"))["status"])
 
 
 def queues_drained(stack: StackProcess) -> None:

@@ -27,9 +27,11 @@ def provision(run: ProgramRun) -> dict[str, Any]:
     return outputs
 
 
-def wait_for_execution(execution_arn: str, timeout_seconds: float = 30.0) -> dict[str, Any]:
+def wait_for_execution(
+    execution_arn: str, timeout_seconds: float = 30.0, client: Any = None
+) -> dict[str, Any]:
     """Poll DescribeExecution until the execution leaves RUNNING, or fail at the deadline."""
-    client = boto3.client("stepfunctions")
+    client = client or boto3.client("stepfunctions")
     deadline = time.monotonic() + timeout_seconds
     while True:
         described: dict[str, Any] = client.describe_execution(executionArn=execution_arn)
