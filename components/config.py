@@ -59,6 +59,11 @@ class StackSettings(BaseModel):
     max_order_body_bytes: int = Field(default=32 * 1024, ge=256, le=64 * 1024)
     workflow_timeout_seconds: int = Field(default=300, ge=10, le=86400)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    # The reconciler: how often it runs, how long an order may sit RECEIVED or VALIDATED
+    # before it is driven on, and how many times it is driven on before it is failed.
+    reconcile_interval_minutes: int = Field(default=1, ge=1, le=1440)
+    reconcile_after_seconds: int = Field(default=120, ge=1, le=86400)
+    reconcile_max_attempts: int = Field(default=3, ge=1, le=100)
     protect_data: bool = False
 
     @field_validator("log_retention_days")
@@ -81,6 +86,18 @@ class StackSettings(BaseModel):
         """AWS's advice for an SQS event source: at least 6x the consumer's timeout,
         plus the time a message may wait in a batching window."""
         return 6 * consumer_timeout_seconds + self.fulfillment_batch_window_seconds
+
+    def pending_stuck_after_seconds(self) -> int:
+        """How long an order may stay PENDING_FULFILLMENT before the reconciler re-enqueues it:
+        past every redelivery SQS makes and the DLQ's own processing."""
+        fulfilling = self.max_receive_count * self.queue_visibility_seconds(self.fulfill_timeout_seconds)
+        dead_lettering = self.queue_visibility_seconds(self.lambda_timeout_seconds)
+        return self.reconcile_after_seconds + fulfilling + dead_lettering
+
+    @property
+    def reconcile_schedule(self) -> str:
+        minutes = self.reconcile_interval_minutes
+        return f"rate({minutes} minute{'s' if minutes > 1 else ''})"
 
 
 def config_key(field: str) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from handlers import faults
 from handlers.errors import ConfigurationError, DofsError, StorageError, TransientStorageError
 
 _clients: dict[str, Any] = {}
@@ -25,12 +26,22 @@ def _get(kind: str, factory: Any) -> Any:
         return _clients[kind]
 
 
+def _dynamodb_resource() -> Any:
+    resource = boto3.resource("dynamodb")
+    faults.instrument(resource.meta.client)
+    return resource
+
+
 def dynamodb_resource() -> Any:
-    return _get("dynamodb", lambda: boto3.resource("dynamodb"))
+    return _get("dynamodb", _dynamodb_resource)
 
 
 def stepfunctions_client() -> Any:
-    return _get("stepfunctions", lambda: boto3.client("stepfunctions"))
+    return _get("stepfunctions", lambda: faults.instrument(boto3.client("stepfunctions")))
+
+
+def sqs_client() -> Any:
+    return _get("sqs", lambda: boto3.client("sqs"))
 
 
 def reset_clients() -> None:

@@ -18,6 +18,10 @@ from handlers.aws import is_conditional_check_failure, translate_storage_error
 from handlers.errors import OrderStateConflictError
 from handlers.models import FailureStage, Order, OrderStatus
 
+# Orders by status, oldest update first: what the reconciler and the redrive command
+# look for. Keys only; each candidate is read again, consistently, before it is touched.
+STATUS_INDEX = "status-updated_at-index"
+
 
 def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

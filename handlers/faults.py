@@ -1,0 +1,154 @@
+"""Fault injection for local runs and tests; refused on AWS Lambda.
+
+A fault plan is a JSON document in the ``DOFS_FAULTS`` environment variable::
+
+    {"seed": 7, "rates": {"validator": 0.1, "dynamodb_throttle": 0.05}}
+
+Each rate is the probability that the fault fires each time its point is reached. The
+Pulumi program never sets the variable; the local stack sets it from ``--fault``
+options, and a function that finds it on AWS Lambda (where ``AWS_EXECUTION_ENV`` is
+always set) refuses to run.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import random
+import threading
+from enum import StrEnum
+from typing import Any
+
+from botocore.exceptions import ClientError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from handlers.errors import ConfigurationError, DofsError, TransientStorageError
+
+DOFS_FAULTS = "DOFS_FAULTS"
+AWS_EXECUTION_ENV = "AWS_EXECUTION_ENV"
+
+
+class FaultPoint(StrEnum):
+    # A transient error (TransientStorageError) as the step starts.
+    API_HANDLER = "api_handler"
+    VALIDATOR = "validator"
+    ORDER_STORAGE = "order_storage"
+    FULFILL_ORDER = "fulfill_order"
+    DLQ_PROCESSOR = "dlq_processor"
+    RECONCILER = "reconciler"
+    # A DynamoDB call from a handler is throttled (ProvisionedThroughputExceededException).
+    DYNAMODB_THROTTLE = "dynamodb_throttle"
+    # The API's StartExecution is refused (ServiceUnavailable) after the order is recorded.
+    WORKFLOW_START = "workflow_start"
+    # An SQS consumer crashes after its table writes, before the poller hears back.
+    CRASH_BEFORE_ACK = "crash_before_ack"
+    # Served by the local stack, not by the handlers: the poller hands one batch to two
+    # concurrent invocations; the workflow's SendMessage to the order queue is refused.
+    DUPLICATE_DELIVERY = "duplicate_delivery"
+    ENQUEUE = "enqueue"
+
+
+class InjectedCrash(DofsError):
+    """A simulated crash of the function: the whole invocation fails."""
+
+
+class FaultPlan(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    seed: int | None = None
+    rates: dict[FaultPoint, float] = Field(default_factory=dict)
+
+    def rate(self, point: FaultPoint) -> float:
+        return self.rates.get(point, 0.0)
+
+    @classmethod
+    def parse(cls, raw: str) -> FaultPlan:
+        try:
+            plan = cls.model_validate_json(raw)
+        except ValidationError as exc:
+            raise ConfigurationError(f"environment variable {DOFS_FAULTS} is not a fault plan: {exc}") from None
+        bad = sorted(point.value for point, rate in plan.rates.items() if not 0.0 <= rate <= 1.0)
+        if bad:
+            raise ConfigurationError(f"environment variable {DOFS_FAULTS}: rate of {bad[0]} must be from 0 to 1")
+        return plan
+
+
+class FaultInjector:
+    def __init__(self, plan: FaultPlan) -> None:
+        self.plan = plan
+        self._rng = random.Random(plan.seed)
+        self._lock = threading.Lock()
+
+    def fires(self, point: FaultPoint) -> bool:
+        rate = self.plan.rate(point)
+        if rate <= 0.0:
+            return False
+        with self._lock:
+            return self._rng.random() < rate
+
+
+@functools.lru_cache(maxsize=8)
+def _injector_for(raw: str) -> FaultInjector:
+    return FaultInjector(FaultPlan.parse(raw))
+
+
+def active_injector() -> FaultInjector | None:
+    """The injector of this function's plan, or None when no faults are configured."""
+    raw = os.environ.get(DOFS_FAULTS, "").strip()
+    if not raw:
+        return None
+    if os.environ.get(AWS_EXECUTION_ENV):
+        raise ConfigurationError(
+            f"environment variable {DOFS_FAULTS} is set on AWS Lambda; fault injection is for local runs only"
+        )
+    return _injector_for(raw)
+
+
+def fires(point: FaultPoint) -> bool:
+    injector = active_injector()
+    return injector is not None and injector.fires(point)
+
+
+def inject_transient(point: FaultPoint) -> None:
+    """Raise a transient error at ``point`` when the plan says so."""
+    if fires(point):
+        raise TransientStorageError(f"injected fault at {point.value}")
+
+
+def inject_crash(point: FaultPoint) -> None:
+    if fires(point):
+        raise InjectedCrash(f"injected crash at {point.value}")
+
+
+# botocore event → the fault it may raise: (point, error code, HTTP status).
+_CALL_FAULTS = {
+    "before-call.dynamodb": (FaultPoint.DYNAMODB_THROTTLE, "ProvisionedThroughputExceededException", 400),
+    "before-call.sfn.StartExecution": (FaultPoint.WORKFLOW_START, "ServiceUnavailable", 503),
+}
+
+
+def _call_fault(point: FaultPoint, code: str, status: int) -> Any:
+    def before_call(model: Any, **kwargs: Any) -> None:
+        if fires(point):
+            raise ClientError(
+                {
+                    "Error": {"Code": code, "Message": f"injected fault at {point.value}"},
+                    "ResponseMetadata": {"HTTPStatusCode": status},
+                },
+                model.name,
+            )
+
+    return before_call
+
+
+def instrument(client: Any) -> Any:
+    """Let ``client``'s calls fail as the fault plan says; a no-op without a plan.
+
+    Raised before the request is sent, so botocore's own retries do not hide the fault.
+    """
+    if active_injector() is None:
+        return client
+    events = client.meta.events
+    for event, fault in _CALL_FAULTS.items():
+        events.register(event, _call_fault(*fault), unique_id=f"dofs-fault-{event}")
+    return client
