@@ -1,8 +1,9 @@
 """api_handler λ: the order API behind API Gateway (REST, Lambda proxy).
 
-Only structural checks happen here (a JSON object, of JSON content type, within the
-size limit); the order's content is validated by the workflow, so the API answers
-fast and every accepted order has a recorded outcome.
+Bad input is refused here, before anything is stored: a body that is not a JSON object
+of JSON content type within the size limit is a 4xx, and an order whose shape is wrong
+(``validator.find_problems``) is a 422 listing every problem. Rules across fields are
+left to the workflow, so an inconsistent order is accepted and ends REJECTED.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from handlers import aws, settings
+from handlers import aws, faults, settings
 from handlers.api_routes import ROUTES, Operation, Route
 from handlers.errors import (
     ConfigurationError,
@@ -21,13 +22,13 @@ from handlers.errors import (
     OrderTooLargeError,
     StorageError,
     TransientStorageError,
-    WorkflowStartError,
 )
 from handlers.http import ApiError, ApiRequest, json_response, parse_event
 from handlers.models import parse_json_decimal
 from handlers.observability import get_logger
 from handlers.order_intake import OrderIntakeService, WorkflowStarter
 from handlers.repository import OrderRepository
+from handlers.validator import find_problems
 
 logger = get_logger("api_handler")
 
@@ -35,6 +36,7 @@ IDEMPOTENCY_HEADER = "idempotency-key"
 IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
 ORDER_ID_PATTERN = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 RETRY_AFTER = {"Retry-After": "1"}
+MAX_PROBLEMS_LISTED = 50
 
 
 def _match_route(request: ApiRequest) -> tuple[Route, dict[str, str]]:
@@ -82,7 +84,18 @@ def _read_order_body(request: ApiRequest, max_bytes: int) -> tuple[dict[str, Any
         raise ApiError(400, "invalid_json", f"request body is not valid JSON: {exc}") from None
     if not isinstance(order, dict):
         raise ApiError(400, "invalid_order", "request body must be a JSON object")
+    _check_order_shape(order)
     return order, text
+
+
+def _check_order_shape(order: dict[str, Any]) -> None:
+    problems = find_problems(order)
+    if not problems:
+        return
+    listed = problems[:MAX_PROBLEMS_LISTED]
+    if len(problems) > len(listed):
+        listed.append(f"... and {len(problems) - len(listed)} more")
+    raise ApiError(422, "invalid_order", f"the order is invalid: {'; '.join(listed)}", problems=listed)
 
 
 def _idempotency_key(request: ApiRequest) -> str | None:
@@ -114,6 +127,7 @@ def create_order(request: ApiRequest, params: dict[str, str]) -> dict[str, Any]:
     max_bytes = settings.optional_int(settings.MAX_ORDER_BODY_BYTES, settings.DEFAULT_MAX_ORDER_BODY_BYTES)
     order, raw_body = _read_order_body(request, max_bytes or settings.DEFAULT_MAX_ORDER_BODY_BYTES)
     key = _idempotency_key(request)
+    faults.inject_transient(faults.FaultPoint.API_HANDLER)
     accepted = _intake_service().accept(order, raw_body, key)
     logger.info(
         "order accepted",
@@ -156,26 +170,7 @@ def _dispatch(request: ApiRequest) -> dict[str, Any]:
     return OPERATIONS[route.operation](request, params)
 
 
-def _workflow_unavailable(exc: WorkflowStartError, keyed: bool) -> ApiError:
-    if not exc.recorded:
-        # The record was discarded: nothing was accepted, and there is no order to name.
-        return ApiError(
-            503,
-            "workflow_unavailable",
-            "the order was not accepted because its processing could not start; retry later",
-            headers=RETRY_AFTER,
-        )
-    return ApiError(
-        503,
-        "workflow_unavailable",
-        "the order was recorded but its processing could not start; "
-        + ("retry with the same Idempotency-Key to complete it" if keyed else "retry later"),
-        headers=RETRY_AFTER,
-        order_id=exc.order_id,
-    )
-
-
-def _error_response(exc: Exception, keyed: bool) -> dict[str, Any]:
+def _error_response(exc: Exception) -> dict[str, Any]:
     if isinstance(exc, ApiError):
         return exc.to_response()
     if isinstance(exc, OrderNotFoundError):
@@ -184,8 +179,6 @@ def _error_response(exc: Exception, keyed: bool) -> dict[str, Any]:
         return ApiError(409, "idempotency_key_reused", str(exc)).to_response()
     if isinstance(exc, OrderTooLargeError):
         return ApiError(413, "body_too_large", str(exc)).to_response()
-    if isinstance(exc, WorkflowStartError):
-        return _workflow_unavailable(exc, keyed).to_response()
     if isinstance(exc, TransientStorageError):
         return ApiError(503, "storage_unavailable", "order storage is busy; retry", RETRY_AFTER).to_response()
     if isinstance(exc, ConfigurationError):
@@ -199,7 +192,7 @@ def _error_response(exc: Exception, keyed: bool) -> dict[str, Any]:
 
 def _order_id_of(exc: Exception) -> str | None:
     """The order a refused request was about, when the error names one."""
-    if isinstance(exc, OrderNotFoundError | IdempotencyConflictError | WorkflowStartError):
+    if isinstance(exc, OrderNotFoundError | IdempotencyConflictError):
         return exc.order_id or None
     return None
 
@@ -211,8 +204,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         request = parse_event(event)
         response = _dispatch(request)
     except Exception as exc:
-        keyed = request is not None and request.header(IDEMPOTENCY_HEADER) is not None
-        response = _error_response(exc, keyed)
+        response = _error_response(exc)
         order_id = _order_id_of(exc)
     if response["statusCode"] >= 400:
         fields: dict[str, Any] = {

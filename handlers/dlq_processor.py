@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers import aws, settings
+from handlers import aws, faults, settings
 from handlers.errors import PoisonMessageError
 from handlers.models import FailureStage, OrderStatus
 from handlers.observability import get_logger
@@ -66,6 +66,7 @@ def _service() -> DeadLetterService:
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
+    faults.inject_transient(faults.FaultPoint.DLQ_PROCESSOR)
     service = _service()
 
     def record_dead_letter(record: SqsRecord) -> None:
@@ -81,4 +82,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str
             extra={"order_id": message.order_id, "status": status.value if status else None},
         )
 
-    return process_batch(event, record_dead_letter, logger)
+    response = process_batch(event, record_dead_letter, logger)
+    faults.inject_crash(faults.FaultPoint.CRASH_BEFORE_ACK)
+    return response

@@ -53,25 +53,16 @@ class TransientStorageError(DofsError):
     """
 
 
-class WorkflowStartError(DofsError):
-    """Step Functions did not start the order's execution.
+class WorkflowError(DofsError):
+    """Step Functions refused a request about an order's execution."""
 
-    ``may_have_started`` is True when the request's fate is unknown (the connection broke
-    after it was sent); ``recorded`` is False once the order's record has been discarded.
-    """
 
-    def __init__(
-        self,
-        message: str,
-        order_id: str = "",
-        *,
-        may_have_started: bool = False,
-        recorded: bool = True,
-    ) -> None:
-        super().__init__(message)
-        self.order_id = order_id
-        self.may_have_started = may_have_started
-        self.recorded = recorded
+class WorkflowStartError(WorkflowError):
+    """Step Functions did not start (or may not have started) the order's execution."""
+
+
+class QueueError(DofsError):
+    """SQS refused to take an order's fulfillment message."""
 
 
 class PoisonMessageError(DofsError):

@@ -48,7 +48,7 @@ class FaultPoint(StrEnum):
     ENQUEUE = "enqueue"
 
 
-class InjectedCrash(DofsError):
+class InjectedCrashError(DofsError):
     """A simulated crash of the function: the whole invocation fails."""
 
 
@@ -66,10 +66,12 @@ class FaultPlan(BaseModel):
         try:
             plan = cls.model_validate_json(raw)
         except ValidationError as exc:
-            raise ConfigurationError(f"environment variable {DOFS_FAULTS} is not a fault plan: {exc}") from None
+            raise ConfigurationError(
+                f"environment variable {DOFS_FAULTS} is not a fault plan: {exc}"
+            ) from None
         bad = sorted(point.value for point, rate in plan.rates.items() if not 0.0 <= rate <= 1.0)
         if bad:
-            raise ConfigurationError(f"environment variable {DOFS_FAULTS}: rate of {bad[0]} must be from 0 to 1")
+            raise ConfigurationError(f"{DOFS_FAULTS}: the rate of {bad[0]} must be from 0 to 1")
         return plan
 
 
@@ -117,7 +119,7 @@ def inject_transient(point: FaultPoint) -> None:
 
 def inject_crash(point: FaultPoint) -> None:
     if fires(point):
-        raise InjectedCrash(f"injected crash at {point.value}")
+        raise InjectedCrashError(f"injected crash at {point.value}")
 
 
 # botocore event → the fault it may raise: (point, error code, HTTP status).

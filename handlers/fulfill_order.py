@@ -14,7 +14,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from handlers import aws, settings
+from handlers import aws, faults, settings
 from handlers.errors import FulfillmentAttemptError, PoisonMessageError
 from handlers.models import TERMINAL_STATUSES, OrderStatus
 from handlers.observability import get_logger
@@ -76,6 +76,7 @@ def _service() -> FulfillmentService:
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
+    faults.inject_transient(faults.FaultPoint.FULFILL_ORDER)
     service = _service()
 
     def fulfill_record(record: SqsRecord) -> None:
@@ -91,4 +92,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str
             },
         )
 
-    return process_batch(event, fulfill_record, logger)
+    response = process_batch(event, fulfill_record, logger)
+    faults.inject_crash(faults.FaultPoint.CRASH_BEFORE_ACK)
+    return response

@@ -126,13 +126,22 @@ class FulfillmentMessage(_Frozen):
 def parse_json_decimal(text: str | bytes) -> Any:
     """``json.loads`` that reads every non-integer number as ``Decimal``, never ``float``.
 
-    ``NaN`` and ``Infinity`` are not JSON; they raise ``ValueError`` here.
+    ``NaN`` and ``Infinity`` are not JSON, and an object naming a key twice is ambiguous
+    (parsers disagree on which value wins); both raise ``ValueError`` here.
     """
 
     def _reject_constant(name: str) -> Any:
         raise ValueError(f"{name} is not a valid JSON number")
 
-    return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+    def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in result:
+                raise ValueError(f"key {key[:64]!a} appears twice in one object")
+            result[key] = value
+        return result
+
+    return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant, object_pairs_hook=_object)
 
 
 def _encode_decimal(value: Any) -> Any:

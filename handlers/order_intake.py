@@ -1,11 +1,10 @@
 """Accepting orders: record first, then start the workflow, idempotently.
 
-The order is written as RECEIVED before its execution starts, so an order the API
-answered for is never lost; if Step Functions refuses, the client gets a 503 and a
-retry with the same ``Idempotency-Key`` finds the record and starts the execution.
-Without a key nothing can complete the record, so it is discarded again (the client
-was told the order was not accepted). The execution is named after the order id, so
-two starts of one order cannot create two executions of a STANDARD workflow.
+The order is written as RECEIVED before its execution starts, and the record is the
+promise: once it is written the client gets a 202. If Step Functions then refuses, the
+order stays RECEIVED without an execution, and the reconciler starts it (as does a
+retry with the same ``Idempotency-Key``). The execution is named after the order id,
+so two starts of one order cannot create two executions of a STANDARD workflow.
 """
 
 from __future__ import annotations
@@ -16,13 +15,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, EndpointConnectionError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from handlers.aws import error_code
 from handlers.errors import (
     IdempotencyConflictError,
     OrderNotFoundError,
     OrderTooLargeError,
+    WorkflowError,
     WorkflowStartError,
 )
 from handlers.models import OrderStatus, WorkflowInput, dump_json, to_cents
@@ -36,9 +36,6 @@ IDEMPOTENCY_NAMESPACE = uuid.UUID("5f0e8a8c-3d5b-4c8e-9a57-3f1f5f1d0b6e")
 
 # Step Functions takes at most 256 KiB of execution input (UTF-8); 1 KiB stays spare.
 MAX_WORKFLOW_INPUT_BYTES = 256 * 1024 - 1024
-
-# Failures before the request left this process: the execution certainly did not start.
-_NOT_SENT_ERRORS = (EndpointConnectionError, ConnectTimeoutError)
 
 
 def order_id_for(idempotency_key: str | None) -> str:
@@ -70,7 +67,7 @@ def _typed(value: Any) -> Any:
 class AcceptedOrder:
     order_id: str
     status: OrderStatus
-    execution_arn: str
+    execution_arn: str | None  # None while the reconciler has still to start it
 
 
 class WorkflowStarter:
@@ -94,10 +91,20 @@ class WorkflowStarter:
                 return self.execution_arn(order_id)
             raise WorkflowStartError(f"StartExecution failed: {error_code(exc)}") from exc
         except BotoCoreError as exc:
-            raise WorkflowStartError(
-                f"StartExecution failed: {exc}", may_have_started=not isinstance(exc, _NOT_SENT_ERRORS)
-            ) from exc
+            raise WorkflowStartError(f"StartExecution failed: {exc}") from exc
         return str(response["executionArn"])
+
+    def execution_status(self, order_id: str) -> str | None:
+        """RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED; None when it never started."""
+        try:
+            response = self.client.describe_execution(executionArn=self.execution_arn(order_id))
+        except ClientError as exc:
+            if error_code(exc) == "ExecutionDoesNotExist":
+                return None
+            raise WorkflowError(f"DescribeExecution failed: {error_code(exc)}") from exc
+        except BotoCoreError as exc:
+            raise WorkflowError(f"DescribeExecution failed: {exc}") from exc
+        return str(response["status"])
 
 
 def workflow_input_json(order_id: str, request_body: str) -> str:
@@ -137,28 +144,13 @@ class OrderIntakeService:
         try:
             execution_arn = self.workflow.start(order_id, raw_body)
         except WorkflowStartError as exc:
-            # With a key, the record stays so that a retry completes it. Without one, no
-            # retry can reach it: discard it, unless the execution may be running after all.
-            discard = created and idempotency_key is None and not exc.may_have_started
-            recorded = not (discard and self._discard_unstarted(order_id))
-            raise WorkflowStartError(
-                str(exc), order_id=order_id, may_have_started=exc.may_have_started, recorded=recorded
-            ) from exc
+            logger.warning(
+                "workflow not started; the reconciler will start it",
+                extra={"order_id": order_id, "error": str(exc)},
+            )
+            return AcceptedOrder(order_id, status, None)
         self._record_execution(order_id, execution_arn)
         return AcceptedOrder(order_id, status, execution_arn)
-
-    def _discard_unstarted(self, order_id: str) -> bool:
-        """Delete the record of an order refused with a 503; a failure is logged, never raised."""
-        try:
-            discarded = self.orders.discard_unstarted(order_id)
-        except Exception:
-            logger.error("unstarted order not discarded", extra={"order_id": order_id}, exc_info=True)
-            return False
-        if discarded:
-            logger.info("unstarted order discarded", extra={"order_id": order_id})
-        else:
-            logger.warning("unstarted order had moved on; kept", extra={"order_id": order_id})
-        return discarded
 
     def _record_execution(self, order_id: str, execution_arn: str) -> None:
         # The execution runs whether or not this write lands; its ARN is derivable

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from handlers import aws, settings
+from handlers import aws, faults, settings
 from handlers.errors import OrderStateConflictError
 from handlers.models import (
     FailureStage,
@@ -89,6 +89,7 @@ def _default_service() -> OrderStorageService:
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    faults.inject_transient(faults.FaultPoint.ORDER_STORAGE)
     request = _request_adapter.validate_python(event)
     status = _default_service().handle(request)
     logger.info(

@@ -7,7 +7,7 @@ already moved the order on; it never moves an order backwards.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -92,20 +92,6 @@ class OrderRepository(_KeyedTable):
             condition="attribute_exists(order_id)",
         )
 
-    def discard_unstarted(self, order_id: str) -> bool:
-        """Delete a RECEIVED order whose execution never started; False when it had moved on or is gone.
-
-        For an order the client was refused: its record would otherwise stay RECEIVED forever.
-        """
-        return _conditional_write(
-            lambda: self.table.delete_item(
-                Key={"order_id": order_id},
-                ConditionExpression="#status = :received AND attribute_not_exists(execution_arn)",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={":received": OrderStatus.RECEIVED.value},
-            )
-        )
-
     def store_validated(self, order_id: str, order: Order) -> bool:
         """RECEIVED → VALIDATED with the typed order; False if it had moved on already."""
         fields = order.model_dump(mode="python")
@@ -165,6 +151,80 @@ class OrderRepository(_KeyedTable):
                 "failed_at": utc_now(),
             },
         )
+
+    def ids_in_status(self, status: OrderStatus, updated_before: str | None = None) -> Iterator[str]:
+        """Ids of the orders in ``status`` (last updated before ``updated_before``), oldest first.
+
+        Read from the status index, which lags the table slightly: re-read before acting.
+        """
+        condition = "#status = :status" + (" AND updated_at < :before" if updated_before else "")
+        values: dict[str, Any] = {":status": status.value}
+        if updated_before:
+            values[":before"] = updated_before
+        query: dict[str, Any] = {
+            "IndexName": STATUS_INDEX,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": values,
+        }
+        while True:
+            try:
+                page = self.table.query(**query)
+            except (ClientError, BotoCoreError) as exc:
+                raise translate_storage_error(exc) from exc
+            yield from (str(item["order_id"]) for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def claim(self, order_id: str, status: OrderStatus, seen_updated_at: str) -> bool:
+        """Take an order for reconciliation: count the attempt and touch ``updated_at``,
+        only if nobody changed it since it was read. Of two reconcilers, one wins."""
+        try:
+            self._update(
+                order_id,
+                "SET updated_at = :now ADD reconcile_attempts :one",
+                {":now": utc_now(), ":one": 1, ":status": status.value, ":seen": seen_updated_at},
+                condition="#status = :status AND updated_at = :seen",
+                names={"#status": "status"},
+            )
+        except _ConditionFailedError:
+            return False
+        return True
+
+    def mark_pending_fulfillment(self, order_id: str) -> bool:
+        """VALIDATED → PENDING_FULFILLMENT, for an order whose workflow ended before doing it."""
+        return self._transition(
+            order_id, OrderStatus.PENDING_FULFILLMENT, allowed_from=(OrderStatus.VALIDATED,), extra={}
+        )
+
+    def reopen_for_fulfillment(self, order_id: str, failure: Mapping[str, Any]) -> bool:
+        """FULFILLMENT_FAILED → PENDING_FULFILLMENT for a validated order (a redrive).
+
+        The failure is kept in ``previous_failures``; the reconciler may drive it on again.
+        """
+        try:
+            self._update(
+                order_id,
+                "SET #status = :pending, updated_at = :now, reconcile_attempts = :zero, "
+                "previous_failures = list_append(if_not_exists(previous_failures, :none), :failure) "
+                "REMOVE failure_stage, failure_reasons, failed_at, last_fulfillment_error "
+                "ADD redrive_count :one",
+                {
+                    ":pending": OrderStatus.PENDING_FULFILLMENT.value,
+                    ":failed": OrderStatus.FULFILLMENT_FAILED.value,
+                    ":now": utc_now(),
+                    ":zero": 0,
+                    ":one": 1,
+                    ":none": [],
+                    ":failure": [dict(failure)],
+                },
+                condition="#status = :failed AND attribute_exists(validated_at)",
+                names={"#status": "status"},
+            )
+        except _ConditionFailedError:
+            return False
+        return True
 
     def record_fulfillment_attempt(self, order_id: str, error: str) -> bool:
         """Count a failed attempt of a PENDING_FULFILLMENT order; False when it is not pending (any more)."""
@@ -268,3 +328,9 @@ class FailedOrderRepository(_KeyedTable):
             **{k: v for k, v in details.items() if v},
         }
         return self._put_new(item)
+
+    def delete(self, order_id: str) -> None:
+        try:
+            self.table.delete_item(Key={"order_id": order_id})
+        except (ClientError, BotoCoreError) as exc:
+            raise translate_storage_error(exc) from exc

@@ -52,3 +52,10 @@ def optional_int(name: str, default: int | None, environ: Mapping[str, str] | No
         return int(raw)
     except ValueError:
         raise ConfigurationError(f"environment variable {name} must be an integer, got {raw!r}") from None
+
+
+def positive_int(name: str, environ: Mapping[str, str] | None = None) -> int:
+    value = optional_int(name, None, environ)
+    if value is None or value < 1:
+        raise ConfigurationError(f"environment variable {name} is required and must be a positive integer")
+    return value

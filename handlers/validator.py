@@ -1,15 +1,22 @@
 """validator λ: checks an order completely and lists every reason it is invalid.
 
-The workflow's Choice state branches on ``valid``; the handler never raises for a bad
-order, because a rejection is an outcome of the workflow, not an error of this step.
+Two kinds of check: ``find_problems`` (the shape of the order: fields, types, ranges),
+which the API also runs, so that bad input is refused with a 422 and never stored; and
+``find_inconsistencies`` (rules across fields: the total is the sum of the items), which
+only the workflow runs, so an inconsistent order is accepted, then REJECTED with its
+reasons in the failed-orders table. The workflow's Choice state branches on ``valid``;
+the handler never raises for a bad order, because a rejection is an outcome of the
+workflow, not an error of this step.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from handlers import faults
 from handlers.models import (
     CENT,
     Order,
@@ -31,6 +38,10 @@ MAX_TEXT_LENGTH = 256
 # 100 items x 100,000 units x 999,999,999,999.99 has 21 digits.
 MAX_MONEY = Decimal("999999999999.99")
 MAX_QUANTITY = 100_000
+MAX_NAME_IN_MESSAGE = 64
+# Control characters, lone surrogates, and unassigned code points: none belongs in a name
+# or an address, and a lone surrogate cannot even be encoded for DynamoDB.
+FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cs", "Cn"})
 
 
 def _is_number(value: Any) -> bool:
@@ -42,6 +53,8 @@ def _validate_text(value: Any, path: str) -> list[str]:
         return [f"{path}: must be a non-empty string"]
     if len(value) > MAX_TEXT_LENGTH:
         return [f"{path}: must be at most {MAX_TEXT_LENGTH} characters"]
+    if any(unicodedata.category(char) in FORBIDDEN_CATEGORIES for char in value):
+        return [f"{path}: must not contain control characters, lone surrogates or unassigned code points"]
     return []
 
 
@@ -70,9 +83,16 @@ def _validate_quantity(value: Any, path: str) -> list[str]:
     return []
 
 
+def _field_name(name: str) -> str:
+    """A client's field name as an error message can show it: short and printable."""
+    if len(name) <= MAX_NAME_IN_MESSAGE and name.isprintable():
+        return name
+    return ascii(name[:MAX_NAME_IN_MESSAGE]) + ("..." if len(name) > MAX_NAME_IN_MESSAGE else "")
+
+
 def _validate_unknown_fields(data: Mapping[str, Any], allowed: tuple[str, ...], path: str) -> list[str]:
     prefix = f"{path}." if path else ""
-    return [f"{prefix}{name}: unknown field" for name in data if name not in allowed]
+    return [f"{prefix}{_field_name(name)}: unknown field" for name in data if name not in allowed]
 
 
 def _validate_item(item: Any, path: str) -> list[str]:
@@ -119,8 +139,8 @@ def _validate_address(address: Any) -> list[str]:
     return reasons
 
 
-def _validate_total(data: Mapping[str, Any]) -> list[str]:
-    """Only compared when the total and every item are well-formed, to avoid noise."""
+def find_inconsistencies(data: Mapping[str, Any]) -> list[str]:
+    """Rules across fields, for an order without problems: the total is the sum of the items."""
     expected = sum(
         (Decimal(item["price"]) * item["quantity"] for item in data["items"]),
         start=Decimal(0),
@@ -131,7 +151,7 @@ def _validate_total(data: Mapping[str, Any]) -> list[str]:
 
 
 def find_problems(data: Any) -> list[str]:
-    """Every reason ``data`` is not a valid order; empty when it is valid."""
+    """Every reason ``data`` does not have the shape of an order; empty when it has."""
     if not isinstance(data, dict):
         return ["order: must be a JSON object"]
     reasons = _validate_unknown_fields(data, ORDER_FIELDS, "")
@@ -140,13 +160,12 @@ def find_problems(data: Any) -> list[str]:
             reasons.append(f"{name}: is required")
     if "customer_id" in data:
         reasons += _validate_text(data["customer_id"], "customer_id")
-    items_reasons = _validate_items(data["items"]) if "items" in data else None
-    total_reasons = _validate_money(data["total_amount"], "total_amount") if "total_amount" in data else None
-    reasons += (items_reasons or []) + (total_reasons or [])
+    if "items" in data:
+        reasons += _validate_items(data["items"])
+    if "total_amount" in data:
+        reasons += _validate_money(data["total_amount"], "total_amount")
     if "shipping_address" in data:
         reasons += _validate_address(data["shipping_address"])
-    if items_reasons == [] and total_reasons == []:
-        reasons += _validate_total(data)
     return reasons
 
 
@@ -155,13 +174,14 @@ def validate_order(order_id: str, request_body: str) -> ValidationOutcome:
         data = parse_json_decimal(request_body)
     except (ValueError, RecursionError):
         return ValidationOutcome(order_id=order_id, valid=False, reasons=("order: is not valid JSON",))
-    reasons = find_problems(data)
+    reasons = find_problems(data) or find_inconsistencies(data)
     if reasons:
         return ValidationOutcome(order_id=order_id, valid=False, reasons=tuple(reasons))
     return ValidationOutcome(order_id=order_id, valid=True, order=Order.model_validate(data))
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    faults.inject_transient(faults.FaultPoint.VALIDATOR)
     request = WorkflowInput.model_validate(event)
     outcome = validate_order(request.order_id, request.request_body)
     logger.info(
