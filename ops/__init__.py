@@ -1,0 +1,1 @@
+"""Operator commands that work on any DOFS stack, deployed or local."""

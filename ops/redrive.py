@@ -1,0 +1,108 @@
+"""Redrive final fulfillment failures: back onto the order queue, for another round.
+
+An order that is FULFILLMENT_FAILED after being validated goes back to
+PENDING_FULFILLMENT (its failure kept in ``previous_failures``, its failed-orders record
+removed so that a new final failure is recorded again) and its message is sent. Orders
+whose workflow failed before storing them were never validated and are reported, not
+moved. ``--dlq`` also moves any message still waiting in the DLQ back to the queue.
+
+Safe to run twice: the status change is conditional, so a second run finds nothing left
+to move, and fulfillment is idempotent per order, so a duplicate message is harmless.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from handlers.models import OrderStatus
+from handlers.order_queue import OrderQueue
+from handlers.repository import FailedOrderRepository, OrderRepository
+
+SQS_BATCH = 10
+FAILURE_FIELDS = ("failure_stage", "failure_reasons", "failed_at")
+
+
+@dataclass
+class RedriveReport:
+    redriven: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)  # order id → why it was not moved
+    dlq_messages_moved: int = 0
+
+    def lines(self, dry_run: bool = False) -> list[str]:
+        verb = "would redrive" if dry_run else "redriven"
+        lines = [f"{verb} {len(self.redriven)} order(s)" + (": " if self.redriven else "")]
+        lines[0] += ", ".join(self.redriven)
+        lines += [f"skipped {order_id}: {why}" for order_id, why in sorted(self.skipped.items())]
+        if self.dlq_messages_moved:
+            lines.append(f"moved {self.dlq_messages_moved} DLQ message(s) back to the order queue")
+        return lines
+
+
+class OrderRedrive:
+    def __init__(
+        self, orders: OrderRepository, failed_orders: FailedOrderRepository, queue: OrderQueue
+    ) -> None:
+        self.orders = orders
+        self.failed_orders = failed_orders
+        self.queue = queue
+
+    def failed_order_ids(self) -> list[str]:
+        return list(self.orders.ids_in_status(OrderStatus.FULFILLMENT_FAILED))
+
+    def redrive(self, order_ids: Iterable[str] | None = None, *, dry_run: bool = False) -> RedriveReport:
+        report = RedriveReport()
+        for order_id in self.failed_order_ids() if order_ids is None else order_ids:
+            why = self._why_not(order_id) if dry_run else self._redrive_one(order_id)
+            if why is None:
+                report.redriven.append(order_id)
+            else:
+                report.skipped[order_id] = why
+        return report
+
+    def _why_not(self, order_id: str) -> str | None:
+        item = self.orders.get(order_id)
+        if item is None:
+            return "no such order"
+        if item["status"] != OrderStatus.FULFILLMENT_FAILED.value:
+            return f"it is {item['status']}"
+        if "validated_at" not in item:
+            return "it was never validated (its workflow failed before storing it)"
+        return None
+
+    def _redrive_one(self, order_id: str) -> str | None:
+        why = self._why_not(order_id)
+        if why is not None:
+            return why
+        item = self.orders.get(order_id) or {}
+        failure: dict[str, Any] = {name: item[name] for name in FAILURE_FIELDS if name in item}
+        if not self.orders.reopen_for_fulfillment(order_id, failure):
+            return "it moved on while being redriven"
+        self.failed_orders.delete(order_id)
+        # If the send fails now, the order is PENDING_FULFILLMENT without a message, which
+        # is what the reconciler looks for: it is enqueued again later, not lost.
+        self.queue.enqueue(order_id)
+        return None
+
+
+def move_dlq_messages(sqs: Any, dlq_url: str, queue_url: str) -> int:
+    """Move every message waiting in the DLQ to the order queue; returns how many."""
+    moved = 0
+    while True:
+        messages = sqs.receive_message(
+            QueueUrl=dlq_url, MaxNumberOfMessages=SQS_BATCH, WaitTimeSeconds=1
+        ).get("Messages", [])
+        if not messages:
+            return moved
+        entries = [{"Id": str(i), "MessageBody": m["Body"]} for i, m in enumerate(messages)]
+        sent = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
+        sent_ids = {entry["Id"] for entry in sent.get("Successful", [])}
+        done = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
+        # Only what was sent is deleted; the rest returns to the DLQ after its visibility timeout.
+        done = [entry for entry in done if entry["Id"] in sent_ids]
+        if done:
+            sqs.delete_message_batch(QueueUrl=dlq_url, Entries=done)
+        moved += len(done)
+        if len(done) < len(messages):
+            return moved
