@@ -5,12 +5,14 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt requirements.txt | cksum | cut -d' ' -f1)
 export AWS_DEFAULT_REGION ?= ap-south-1
 
-.PHONY: help setup test lint typecheck unit infra workflow packaging integration run smoke package resources bench bench-local lock clean
+.PHONY: help setup test lint typecheck unit infra workflow packaging integration run smoke redrive soak package resources bench bench-local lock clean
 
 help:
 	@echo "make test    set up .venv, lint, type-check and run every test tier"
 	@echo "make run     run DOFS locally: API on :8080, AWS emulator on :4566 (ARGS=\"--port 9000 --stack prod ...\")"
 	@echo "make smoke   run the smoke scenarios against URL (default the local API; URL=\$$(pulumi stack output api_url))"
+	@echo "make redrive ARGS=\"--outputs FILE [--endpoint-url URL] [--dlq] [--dry-run]\"  send FULFILLMENT_FAILED orders back to the queue"
+	@echo "make soak    2,000 orders with faults on through the local stack; checks nothing is lost or doubled (ARGS=\"--orders N\")"
 	@echo "make package build the handler archive and the Lambda layer into build/"
 	@echo "make bench      time POST /order and the workflow on the emulator"
 	@echo "make bench-local  time make run to a healthy API, one order and 100 orders on the local stack"
@@ -31,7 +33,7 @@ lint: setup
 	$(PY) -m ruff format --check .
 
 typecheck: setup
-	$(PY) -m mypy __main__.py components handlers local tests benchmarks
+	$(PY) -m mypy __main__.py components handlers local ops tests benchmarks
 
 test: lint typecheck
 	$(PY) -m pytest
@@ -49,6 +51,12 @@ run: setup
 URL ?= http://127.0.0.1:8080
 smoke: setup
 	@$(PY) -m local smoke --url $(URL) $(ARGS)
+
+redrive: setup
+	@$(PY) -m ops $@ $(ARGS)
+
+soak: setup
+	$(PY) -m benchmarks.soak $(ARGS)
 
 bench: setup
 	$(PY) -m benchmarks.bench_order_path --orders 200

@@ -324,12 +324,13 @@ def check_invalid_order(client: ApiClient, plan: SmokePlan) -> ScenarioResult:
     except ApiUnreachableError as exc:
         return ScenarioResult("invalid-order", False, f"POST /order: {exc.reason}")
     body = response.json_object or {}
-    if response.status == 400 and response.json_object is not None:
-        return ScenarioResult("invalid-order", True, f"refused: HTTP 400 {body.get('error', '')}".rstrip())
+    if response.status in (400, 422) and response.json_object is not None:
+        refusal = f"refused: HTTP {response.status} {body.get('error', '')}".rstrip()
+        return ScenarioResult("invalid-order", True, refusal)
     order_id = body.get("order_id")
     if response.status != 202 or not isinstance(order_id, str):
         return ScenarioResult(
-            "invalid-order", False, f"{response.describe()}; expected 400, or 202 then REJECTED"
+            "invalid-order", False, f"{response.describe()}; expected 400 or 422, or 202 then REJECTED"
         )
     seen = wait_for_terminal(client, order_id, started + plan.timeout)
     took = f"{time.monotonic() - started:.1f}s"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +48,33 @@ class Pipeline:
     def run_order(self, body: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         accepted = self.post_order(body)
         return accepted, wait_for_execution(accepted["execution_arn"])
+
+    def run_without_the_api(self, order_id: str, body: Any) -> dict[str, Any]:
+        """Start an execution directly, as a body that bypassed the API's checks would
+        reach the workflow: the workflow validates again and must record the rejection."""
+        started = boto3.client("stepfunctions").start_execution(
+            stateMachineArn=self.run.outputs["state_machine_arn"],
+            name=order_id,
+            input=json.dumps({"order_id": order_id, "request_body": json.dumps(body)}),
+        )
+        return wait_for_execution(started["executionArn"])
+
+    def reconcile_until(self, action: str, timeout: float = 15.0) -> dict[str, int]:
+        """Run the reconciler λ, with 1-second deadlines, until it reports ``action``."""
+        function_name = "dofs-reconciler-dev"
+        client = boto3.client("lambda")
+        variables = client.get_function_configuration(FunctionName=function_name)["Environment"]["Variables"]
+        fast = {"RECONCILE_RECEIVED_AFTER_SECONDS": "1", "RECONCILE_PENDING_AFTER_SECONDS": "1"}
+        client.update_function_configuration(
+            FunctionName=function_name, Environment={"Variables": {**variables, **fast}}
+        )
+        deadline = time.monotonic() + timeout
+        while True:
+            summary: dict[str, int] = self.invoke(function_name, {"source": "aws.events"})
+            if summary.get(action):
+                return summary
+            assert time.monotonic() < deadline, f"the reconciler never reported {action}: {summary}"
+            time.sleep(0.2)
 
     def order(self, order_id: str) -> dict[str, Any]:
         table = boto3.resource("dynamodb").Table(self.run.outputs["orders_table_name"])

@@ -35,8 +35,10 @@ def test_valid_order_is_stored_and_enqueued(pipeline: Pipeline, valid_order: dic
     assert pipeline.failed_record(accepted["order_id"]) is None
 
 
-def test_invalid_order_fails_the_execution_with_a_failed_orders_record(pipeline: Pipeline) -> None:
-    accepted, execution = pipeline.run_order(load_fixture("invalid_order_missing_customer.json"))
+def test_an_order_with_a_wrong_total_fails_the_execution_with_a_failed_orders_record(
+    pipeline: Pipeline,
+) -> None:
+    accepted, execution = pipeline.run_order(load_fixture("order_with_wrong_total.json"))
 
     assert execution["status"] == "FAILED"
     assert execution["error"] == "OrderRejected"
@@ -45,22 +47,28 @@ def test_invalid_order_fails_the_execution_with_a_failed_orders_record(pipeline:
     record = pipeline.failed_record(accepted["order_id"])
     assert record is not None
     assert record["stage"] == "validation"
-    assert record["reasons"] == ["customer_id: is required"]
+    assert record["reasons"] == ["total_amount: must equal the sum of the items (60.08), got 60.18"]
     assert pipeline.queued_messages() == []
 
 
-def test_every_reason_reaches_the_failed_orders_table(
+def test_a_badly_shaped_order_that_bypassed_the_api_is_rejected_with_every_reason(
     pipeline: Pipeline, valid_order: dict[str, Any]
 ) -> None:
-    bad = {**valid_order, "customer_id": "", "total_amount": 1, "coupon": "X"}
-    accepted, execution = pipeline.run_order(bad)
+    bad = {**valid_order, "customer_id": "", "coupon": "X"}
+    bad["items"] = [{**valid_order["items"][0], "quantity": 0}]
+    execution = pipeline.run_without_the_api("bypassed-1", bad)
 
     assert execution["status"] == "FAILED"
-    record = pipeline.failed_record(accepted["order_id"])
+    record = pipeline.failed_record("bypassed-1")
     assert record is not None
-    assert len(record["reasons"]) == 3
-    assert any(reason.startswith("total_amount") for reason in record["reasons"])
-    assert pipeline.order(accepted["order_id"])["failure_reasons"] == record["reasons"]
+    assert sorted(reason.split(":")[0] for reason in record["reasons"]) == [
+        "coupon",
+        "customer_id",
+        "items[0].quantity",
+    ]
+    order = pipeline.order("bypassed-1")
+    assert order["status"] == "REJECTED"
+    assert order["failure_reasons"] == record["reasons"]
 
 
 def test_transient_storage_error_is_retried(pipeline: Pipeline, valid_order: dict[str, Any]) -> None:
@@ -95,7 +103,7 @@ def test_unexpected_step_error_ends_in_a_recorded_failure(
 def test_a_rejection_that_cannot_be_recorded_still_ends_in_a_recorded_failure(pipeline: Pipeline) -> None:
     pipeline.runtime.inject_failure("dofs-order-storage-dev", RuntimeError("table gone"))
 
-    accepted, execution = pipeline.run_order(load_fixture("invalid_order_missing_customer.json"))
+    accepted, execution = pipeline.run_order(load_fixture("order_with_wrong_total.json"))
 
     assert execution["status"] == "FAILED"
     assert execution["error"] == "OrderProcessingFailed"
@@ -119,15 +127,31 @@ def test_the_request_body_does_not_travel_past_validation(
     assert entered["StoreOrder"]["order_id"] == accepted["order_id"]
 
 
-def test_enqueue_failure_is_caught_and_recorded(pipeline: Pipeline, valid_order: dict[str, Any]) -> None:
-    boto3.client("sqs").delete_queue(QueueUrl=pipeline.run.outputs["order_queue_url"])
+def test_a_failed_enqueue_leaves_the_order_pending_and_the_reconciler_enqueues_it(
+    pipeline: Pipeline, valid_order: dict[str, Any]
+) -> None:
+    sqs = boto3.client("sqs")
+    queue_name = pipeline.run.outputs["order_queue_url"].rsplit("/", 1)[-1]
+    attributes = sqs.get_queue_attributes(QueueUrl=pipeline.run.outputs["order_queue_url"])["Attributes"]
+    sqs.delete_queue(QueueUrl=pipeline.run.outputs["order_queue_url"])
 
     accepted, execution = pipeline.run_order(valid_order)
 
-    assert execution["status"] == "FAILED"
-    order = pipeline.order(accepted["order_id"])
-    assert order["status"] == "FULFILLMENT_FAILED"
+    assert execution["status"] == "SUCCEEDED"
     assert len(_failed_task_errors(accepted["execution_arn"])) > 1, "SendMessage was not retried"
+    entered = [
+        event["stateEnteredEventDetails"]["name"]
+        for event in execution_history(accepted["execution_arn"])
+        if "stateEnteredEventDetails" in event
+    ]
+    assert entered[-1] == "EnqueueDeferredToReconciler"
+    assert pipeline.order(accepted["order_id"])["status"] == "PENDING_FULFILLMENT"
+
+    sqs.create_queue(QueueName=queue_name, Attributes={"VisibilityTimeout": attributes["VisibilityTimeout"]})
+    actions = pipeline.reconcile_until("enqueued")
+
+    assert actions["enqueued"] == 1
+    assert [json.loads(m["Body"])["order_id"] for m in pipeline.queued_messages()] == [accepted["order_id"]]
 
 
 def _drain_once(pipeline: Pipeline, queue_output: str, function_name: str) -> int:

@@ -1,0 +1,36 @@
+"""The soak run, small: ~200 orders with every fault on; the promises must all hold.
+
+`python -m benchmarks.soak` runs the same code at 2,000 orders (see the README).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from benchmarks.soak import SoakOptions, soak, soak_stack
+from handlers.models import OrderStatus
+
+SMALL_SOAK = SoakOptions(orders=200, clients=8, seed=4, settle_timeout_seconds=240)
+
+
+def test_a_small_soak_with_faults_loses_doubles_and_strands_nothing() -> None:
+    with soak_stack(SMALL_SOAK) as (stack, ledger):
+        report = soak(stack, SMALL_SOAK, ledger)
+        errors = Counter(i.error_type for i in stack.runtime.invocations if i.error_type)
+        reconciled = Counter[str]()
+        for invocation in stack.runtime.invocations:
+            if invocation.function_name == "dofs-reconciler-dev" and invocation.error_type is None:
+                reconciled.update(invocation.result)
+
+    print("\n".join(report.lines()))
+    assert report.lost == [] and report.stuck == [] and report.doubled == []
+    assert report.bad_input_stored == [] and report.wrong_outcome == []
+    assert report.queues_left == 0
+    assert report.accepted > 150
+    assert report.final[OrderStatus.FULFILLED] > 0 and report.final[OrderStatus.REJECTED] > 0
+    assert sum(report.final.values()) == report.accepted
+    # The faults did happen, and were survived rather than avoided:
+    assert errors["TransientStorageError"] > 0 and errors["InjectedCrashError"] > 0
+    assert reconciled["started"] > 0, "no order needed the reconciler to start its workflow"
+    assert report.refused[409] > 0 and report.refused[422] > 0
+    assert report.ok
