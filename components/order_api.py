@@ -24,9 +24,7 @@ from handlers.api_routes import RESOURCES, ROUTES
 
 ROOT_RESOURCE = "/"
 CATCH_ALL_RESOURCE = "/{proxy+}"
-# DeleteItem: an order whose workflow could not start is withdrawn when the client
-# sent no Idempotency-Key and so cannot complete it by retrying.
-ORDER_TABLE_ACTIONS = ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+ORDER_TABLE_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
 
 
 @dataclass

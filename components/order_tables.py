@@ -5,16 +5,25 @@ queue) read and write these tables, and the data must outlive any of them. In a
 stack with ``protectData`` the tables get point-in-time recovery, AWS deletion
 protection and Pulumi's ``protect``, so neither ``pulumi destroy`` nor a refactor that
 renames a component can delete orders.
+
+The orders table has one global secondary index, orders by status and last update
+(keys only): the reconciler finds orders stuck in a non-terminal state through it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from components.config import StackSettings
+from handlers.models import STATUS_INDEX
+
+ORDER_KEY = "order_id"
+STATUS_KEY = "status"
+UPDATED_AT_KEY = "updated_at"
 
 
 @dataclass
@@ -25,23 +34,61 @@ class OrderTablesArgs:
 class OrderTables(pulumi.ComponentResource):
     orders: aws.dynamodb.Table
     failed_orders: aws.dynamodb.Table
+    # The ARN IAM grants dynamodb:Query on: <orders table ARN>/index/<STATUS_INDEX>.
+    orders_status_index_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: OrderTablesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("dofs:index:OrderTables", name, None, opts)
         env = args.settings.environment
-        self.orders = self._table("orders", f"dofs-orders-{env}", args.settings)
-        self.failed_orders = self._table("failed-orders", f"dofs-failed-orders-{env}", args.settings)
+        self.orders = self._table(
+            "orders",
+            f"dofs-orders-{env}",
+            args.settings,
+            attributes=[
+                {"name": ORDER_KEY, "type": "S"},
+                {"name": STATUS_KEY, "type": "S"},
+                {"name": UPDATED_AT_KEY, "type": "S"},
+            ],
+            # On-demand billing: the index takes no read or write capacity either.
+            global_secondary_indexes=[
+                {
+                    "name": STATUS_INDEX,
+                    # key_schemas, not the deprecated hash_key/range_key of pulumi-aws 7.
+                    "key_schemas": [
+                        {"attribute_name": STATUS_KEY, "key_type": "HASH"},
+                        {"attribute_name": UPDATED_AT_KEY, "key_type": "RANGE"},
+                    ],
+                    "projection_type": "KEYS_ONLY",
+                }
+            ],
+        )
+        self.failed_orders = self._table(
+            "failed-orders",
+            f"dofs-failed-orders-{env}",
+            args.settings,
+            attributes=[{"name": ORDER_KEY, "type": "S"}],
+        )
+        self.orders_status_index_arn = self.orders.arn.apply(lambda arn: f"{arn}/index/{STATUS_INDEX}")
         self.register_outputs(
             {"orders_table_name": self.orders.name, "failed_orders_table_name": self.failed_orders.name}
         )
 
-    def _table(self, name: str, table_name: str, settings: StackSettings) -> aws.dynamodb.Table:
+    def _table(
+        self,
+        name: str,
+        table_name: str,
+        settings: StackSettings,
+        *,
+        attributes: Sequence[aws.dynamodb.TableAttributeArgsDict],
+        global_secondary_indexes: Sequence[aws.dynamodb.TableGlobalSecondaryIndexArgsDict] = (),
+    ) -> aws.dynamodb.Table:
         return aws.dynamodb.Table(
             name,
             name=table_name,
             billing_mode="PAY_PER_REQUEST",
-            hash_key="order_id",
-            attributes=[{"name": "order_id", "type": "S"}],
+            hash_key=ORDER_KEY,
+            attributes=list(attributes),
+            global_secondary_indexes=list(global_secondary_indexes) or None,
             server_side_encryption={"enabled": True},
             point_in_time_recovery={"enabled": settings.protect_data},
             deletion_protection_enabled=settings.protect_data,

@@ -1,4 +1,4 @@
-"""The DOFS stack: tables, queue, workflow and API wired together."""
+"""The DOFS stack: tables, queue, workflow, reconciler and API wired together."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pulumi_aws as aws
 from components.config import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, StackSettings
 from components.fulfillment_queue import FulfillmentQueue, FulfillmentQueueArgs
 from components.order_api import OrderApi, OrderApiArgs
+from components.order_reconciler import OrderReconciler, OrderReconcilerArgs
 from components.order_tables import OrderTables, OrderTablesArgs
 from components.order_workflow import OrderWorkflow, OrderWorkflowArgs
 from components.packaging import build_handler_archive, build_layer
@@ -21,6 +22,7 @@ class Dofs:
     tables: OrderTables
     queue: FulfillmentQueue
     workflow: OrderWorkflow
+    reconciler: OrderReconciler
     api: OrderApi
 
     def outputs(self) -> dict[str, pulumi.Input[str]]:
@@ -62,6 +64,17 @@ def create_dofs(settings: StackSettings) -> Dofs:
             package=package,
         ),
     )
+    reconciler = OrderReconciler(
+        "order-reconciler",
+        OrderReconcilerArgs(
+            settings=settings,
+            tables=tables,
+            queue_url=queue.queue.url,
+            queue_arn=queue.queue.arn,
+            state_machine_arn=workflow.state_machine.arn,
+            package=package,
+        ),
+    )
     api = OrderApi(
         "order-api",
         OrderApiArgs(
@@ -71,4 +84,4 @@ def create_dofs(settings: StackSettings) -> Dofs:
             package=package,
         ),
     )
-    return Dofs(tables=tables, queue=queue, workflow=workflow, api=api)
+    return Dofs(tables=tables, queue=queue, workflow=workflow, reconciler=reconciler, api=api)

@@ -29,6 +29,9 @@ CONDITIONAL_CHECK_FAILED = "DynamoDB.ConditionalCheckFailedException"
 
 ORDER_REJECTED_ERROR = "OrderRejected"
 ORDER_PROCESSING_FAILED_ERROR = "OrderProcessingFailed"
+# Where an enqueue that failed for good ends: the order waits, PENDING_FULFILLMENT, for
+# the reconciler (components/order_reconciler.py) to send its message again.
+ENQUEUE_DEFERRED_STATE = "EnqueueDeferredToReconciler"
 
 
 def _retry(errors: list[str], max_attempts: int = 3) -> list[dict[str, Any]]:
@@ -142,10 +145,18 @@ def build_definition(
                 # permanent ones look alike; a few retries are cheap, and sending twice is
                 # harmless because fulfillment is idempotent per order.
                 "Retry": _retry(["States.TaskFailed"]),
-                "Catch": [_on_any_error()],
+                # Retries exhausted: the order stays PENDING_FULFILLMENT for the reconciler.
+                "Catch": [_on_any_error(ENQUEUE_DEFERRED_STATE)],
                 "Next": "OrderAccepted",
             },
             "OrderAccepted": {"Type": "Succeed"},
+            ENQUEUE_DEFERRED_STATE: {
+                "Type": "Succeed",
+                "Comment": (
+                    "The order is stored and PENDING_FULFILLMENT; the reconciler re-enqueues it, "
+                    "so a failed enqueue neither loses nor fails the order. The error is in $.failure."
+                ),
+            },
             "OrderAlreadyProgressed": {"Type": "Succeed"},
             "RecordRejection": {
                 **_invoke(

@@ -21,6 +21,10 @@ class OrderStatus(StrEnum):
 
 TERMINAL_STATUSES = frozenset({OrderStatus.FULFILLED, OrderStatus.FULFILLMENT_FAILED, OrderStatus.REJECTED})
 
+# The orders table's index of orders by status, oldest update first: what the reconciler
+# and the redrive command look for. Keys only; each order found is read again before use.
+STATUS_INDEX = "status-updated_at-index"
+
 
 class FailureStage(StrEnum):
     VALIDATION = "validation"

@@ -16,11 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from handlers.aws import is_conditional_check_failure, translate_storage_error
 from handlers.errors import OrderStateConflictError
-from handlers.models import FailureStage, Order, OrderStatus
-
-# Orders by status, oldest update first: what the reconciler and the redrive command
-# look for. Keys only; each candidate is read again, consistently, before it is touched.
-STATUS_INDEX = "status-updated_at-index"
+from handlers.models import STATUS_INDEX, FailureStage, Order, OrderStatus
 
 
 def utc_now() -> str:

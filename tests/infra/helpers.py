@@ -43,13 +43,17 @@ API_METHOD_SETTINGS = "aws:apigateway/methodSettings:MethodSettings"
 
 COMPONENT_PREFIX = "dofs:index:"
 
-# Logical names of the five PythonFunction components; the Lambda is dofs-<name>-<env>.
+# Logical names of the six PythonFunction components; the Lambda is dofs-<name>-<env>.
 API_HANDLER = "api-handler"
 VALIDATOR = "validator"
 ORDER_STORAGE = "order-storage"
 FULFILL_ORDER = "fulfill-order"
 DLQ_PROCESSOR = "dlq-processor"
-FUNCTIONS = (API_HANDLER, VALIDATOR, ORDER_STORAGE, FULFILL_ORDER, DLQ_PROCESSOR)
+RECONCILER = "reconciler"
+FUNCTIONS = (API_HANDLER, VALIDATOR, ORDER_STORAGE, FULFILL_ORDER, DLQ_PROCESSOR, RECONCILER)
+
+# The reconciler's timeout, fixed: under the schedule's shortest period of one minute.
+RECONCILER_TIMEOUT_SECONDS = 50
 
 # The API Gateway path every unknown path falls into.
 CATCH_ALL_PATH = "/{proxy+}"
@@ -134,6 +138,29 @@ def order_queue(run: ProgramRun) -> RecordedResource:
 
 def dead_letter_queue(run: ProgramRun) -> RecordedResource:
     return by_physical_name(run, QUEUE, f"dofs-order-dlq-{run.stack}")
+
+
+def execution_ended_rule(run: ProgramRun) -> RecordedResource:
+    """The safety net's rule: executions that ended FAILED, TIMED_OUT or ABORTED."""
+    return by_physical_name(run, EVENT_RULE, f"dofs-order-execution-ended-{run.stack}")
+
+
+def reconcile_schedule(run: ProgramRun) -> RecordedResource:
+    """The rule that runs the reconciler on a schedule."""
+    return by_physical_name(run, EVENT_RULE, f"dofs-order-reconciler-{run.stack}")
+
+
+def targets_of(run: ProgramRun, rule: RecordedResource) -> list[RecordedResource]:
+    """The EventBridge targets of ``rule`` (a target names its rule by the rule's name)."""
+    return [t for t in run.of_type(EVENT_TARGET) if t.inputs["rule"] == rule.inputs["name"]]
+
+
+def invoke_permissions(run: ProgramRun, component: str) -> list[RecordedResource]:
+    """The resource-based permissions that let someone invoke ``component``'s function."""
+    fn = function(run, component)
+    return [
+        p for p in run.of_type(PERMISSION) if p.inputs["function"] in {fn.inputs["name"], fn.outputs["arn"]}
+    ]
 
 
 def state_machine(run: ProgramRun) -> RecordedResource:

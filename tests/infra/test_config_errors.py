@@ -26,6 +26,14 @@ INVALID = [
     pytest.param("dofs:lambdaMemoryMb", "64", id="memory-below-lambda-minimum"),
     pytest.param("dofs:fulfillTimeoutSeconds", "901", id="timeout-above-lambda-maximum"),
     pytest.param("dofs:protectData", "maybe", id="protect-data-not-a-boolean"),
+    pytest.param("dofs:reconcileAfterSeconds", "0", id="reconcile-after-zero"),
+    pytest.param("dofs:reconcileAfterSeconds", "soon", id="reconcile-after-not-a-number"),
+    pytest.param("dofs:reconcileAfterSeconds", "86401", id="reconcile-after-above-a-day"),
+    pytest.param("dofs:reconcileMaxAttempts", "0", id="reconcile-attempts-zero"),
+    pytest.param("dofs:reconcileMaxAttempts", "101", id="reconcile-attempts-above-100"),
+    pytest.param("dofs:reconcileIntervalMinutes", "0", id="reconcile-interval-zero"),
+    pytest.param("dofs:reconcileIntervalMinutes", "1.5", id="reconcile-interval-fractional"),
+    pytest.param("dofs:reconcileIntervalMinutes", "1441", id="reconcile-interval-above-a-day"),
 ]
 
 
@@ -85,6 +93,11 @@ def test_other_namespaces_are_not_dofs_business() -> None:
 def test_program_stops_on_an_invalid_value() -> None:
     with pytest.raises(StackConfigError, match=r"^dofs:maxReceiveCount:"):
         run_program("dev", {"dofs:maxReceiveCount": "abc"})
+
+
+def test_program_stops_on_an_invalid_reconcile_interval() -> None:
+    with pytest.raises(StackConfigError, match=r"^dofs:reconcileIntervalMinutes:"):
+        run_program("dev", {"dofs:reconcileIntervalMinutes": "0"})
 
 
 def test_program_stops_without_a_region() -> None:

@@ -14,7 +14,7 @@ from tests.support.pulumi_program import ProgramRun, RecordedResource, run_progr
 
 
 def _rule(run: ProgramRun) -> RecordedResource:
-    return h.only(run, h.EVENT_RULE)
+    return h.execution_ended_rule(run)
 
 
 def test_the_rule_matches_this_state_machines_bad_endings(stack_run: ProgramRun) -> None:
@@ -27,7 +27,7 @@ def test_the_rule_matches_this_state_machines_bad_endings(stack_run: ProgramRun)
 
 
 def test_the_target_is_order_storage_with_a_record_workflow_failure_event(stack_run: ProgramRun) -> None:
-    target = h.only(stack_run, h.EVENT_TARGET)
+    (target,) = h.targets_of(stack_run, _rule(stack_run))
     storage = h.function(stack_run, h.ORDER_STORAGE)
 
     assert target.inputs["arn"] == storage.outputs["arn"]
@@ -60,10 +60,9 @@ def test_the_transformed_event_is_a_valid_storage_request() -> None:
 
 
 def test_only_this_rule_may_invoke_order_storage(stack_run: ProgramRun) -> None:
-    (permission,) = [
-        p for p in stack_run.of_type(h.PERMISSION) if p.inputs["principal"] == "events.amazonaws.com"
-    ]
+    (permission,) = h.invoke_permissions(stack_run, h.ORDER_STORAGE)
 
+    assert permission.inputs["principal"] == "events.amazonaws.com"
     assert permission.inputs["function"] == h.function(stack_run, h.ORDER_STORAGE).inputs["name"]
     assert permission.inputs["sourceArn"] == _rule(stack_run).outputs["arn"]
 
@@ -71,5 +70,10 @@ def test_only_this_rule_may_invoke_order_storage(stack_run: ProgramRun) -> None:
 def test_express_workflows_have_no_rule_because_they_emit_no_status_events() -> None:
     run = run_program("dev", {"dofs:workflowType": "EXPRESS"})
 
-    assert run.of_type(h.EVENT_RULE) == []
-    assert run.of_type(h.EVENT_TARGET) == []
+    # Only the reconciler's schedule is left, and nothing may invoke order_storage.
+    (rule,) = run.of_type(h.EVENT_RULE)
+    assert rule.inputs["name"] == "dofs-order-reconciler-dev"
+    assert [t.inputs["arn"] for t in run.of_type(h.EVENT_TARGET)] == [
+        h.function(run, h.RECONCILER).outputs["arn"]
+    ]
+    assert h.invoke_permissions(run, h.ORDER_STORAGE) == []

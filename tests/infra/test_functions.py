@@ -75,13 +75,18 @@ def test_has_its_own_log_group_with_the_stack_retention(
     assert fn.inputs["loggingConfig"]["logGroup"] == group_name
 
 
+def _expected_timeout(component: str, config: h.StackConfig) -> int:
+    if component == h.RECONCILER:
+        return h.RECONCILER_TIMEOUT_SECONDS
+    if component == h.FULFILL_ORDER:
+        return config.integer("dofs:fulfillTimeoutSeconds")
+    return config.integer("dofs:lambdaTimeoutSeconds")
+
+
 def test_timeout_and_memory_come_from_the_stack_config(
     fn: RecordedResource, component: str, config: h.StackConfig
 ) -> None:
-    timeout_key = (
-        "dofs:fulfillTimeoutSeconds" if component == h.FULFILL_ORDER else "dofs:lambdaTimeoutSeconds"
-    )
-    assert fn.inputs["timeout"] == config.integer(timeout_key)
+    assert fn.inputs["timeout"] == _expected_timeout(component, config)
     assert fn.inputs["memorySize"] == config.integer("dofs:lambdaMemoryMb")
 
 
@@ -92,11 +97,18 @@ def test_timeouts_and_memory_follow_overrides() -> None:
         "dofs:lambdaMemoryMb": "1024",
     }
     run = run_program("dev", overrides)
+    config = h.StackConfig("dev", overrides)
     for component in h.FUNCTIONS:
         fn = h.function(run, component)
-        expected = 45 if component == h.FULFILL_ORDER else 12
-        assert fn.inputs["timeout"] == expected, component
+        assert fn.inputs["timeout"] == _expected_timeout(component, config), component
         assert fn.inputs["memorySize"] == 1024, component
+    assert h.function(run, h.FULFILL_ORDER).inputs["timeout"] == 45
+    assert h.function(run, h.VALIDATOR).inputs["timeout"] == 12
+
+
+def test_the_reconciler_finishes_within_its_shortest_schedule_period(stack_run: ProgramRun) -> None:
+    """EventBridge's shortest rate is one minute: a 50 s run rarely overlaps the next one."""
+    assert h.function(stack_run, h.RECONCILER).inputs["timeout"] == h.RECONCILER_TIMEOUT_SECONDS < 60
 
 
 def test_the_dependency_layer_is_attached(stack_run: ProgramRun, fn: RecordedResource) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from handlers.models import STATUS_INDEX
 from tests.infra import helpers as h
 from tests.support.pulumi_program import ProgramRun
 
@@ -42,6 +43,12 @@ ORDER_READ_WRITE = {"dynamodb:GetItem", "dynamodb:UpdateItem"}
 WILDCARD_RESOURCE_ACTIONS = STEP_FUNCTIONS_LOG_DELIVERY
 
 
+def _executions_of(state_machine_arn: str) -> str:
+    """Executions of a state machine: ``arn:aws:states:<region>:<account>:execution:<name>:*``."""
+    prefix, _, name = state_machine_arn.rpartition(":stateMachine:")
+    return f"{prefix}:execution:{name}:*"
+
+
 def _all_policies(run: ProgramRun) -> list[tuple[str, dict[str, Any]]]:
     named = [(c, h.policy_of_role(run, h.function_role(run, c))) for c in h.FUNCTIONS]
     return [*named, ("state-machine", h.policy_of_role(run, h.state_machine_role(run)))]
@@ -52,12 +59,11 @@ def _expected_function_grants(run: ProgramRun, component: str) -> set[h.Grant]:
     log_group = h.by_physical_name(run, h.LOG_GROUP, fn.inputs["loggingConfig"]["logGroup"])
     orders = h.orders_table(run).outputs["arn"]
     failed = h.failed_orders_table(run).outputs["arn"]
+    machine = h.state_machine(run).outputs["arn"]
     base = h.pairs(LOG_WRITE, [f"{log_group.outputs['arn']}:*"]) | h.pairs(LAMBDA_XRAY, ["*"])
     specific = {
-        h.API_HANDLER: h.pairs(
-            {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, [orders]
-        )
-        | h.pairs({"states:StartExecution"}, [h.state_machine(run).outputs["arn"]]),
+        h.API_HANDLER: h.pairs({"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, [orders])
+        | h.pairs({"states:StartExecution"}, [machine]),
         h.VALIDATOR: set(),
         h.ORDER_STORAGE: h.pairs(ORDER_READ_WRITE, [orders]) | h.pairs({"dynamodb:PutItem"}, [failed]),
         h.FULFILL_ORDER: h.pairs(ORDER_READ_WRITE, [orders])
@@ -65,6 +71,15 @@ def _expected_function_grants(run: ProgramRun, component: str) -> set[h.Grant]:
         h.DLQ_PROCESSOR: h.pairs(ORDER_READ_WRITE, [orders])
         | h.pairs({"dynamodb:PutItem"}, [failed])
         | h.pairs(SQS_CONSUME, [h.dead_letter_queue(run).outputs["arn"]]),
+        # Finds stuck orders through the status index only, re-reads and moves each one,
+        # fails it for good after its last attempt, restarts or inspects its execution,
+        # and re-enqueues it; it never consumes from either queue.
+        h.RECONCILER: h.pairs({"dynamodb:Query"}, [f"{orders}/index/{STATUS_INDEX}"])
+        | h.pairs(ORDER_READ_WRITE, [orders])
+        | h.pairs({"dynamodb:PutItem"}, [failed])
+        | h.pairs({"states:StartExecution"}, [machine])
+        | h.pairs({"states:DescribeExecution"}, [_executions_of(machine)])
+        | h.pairs({"sqs:SendMessage"}, [h.order_queue(run).outputs["arn"]]),
     }
     return base | specific[component]
 
@@ -98,13 +113,20 @@ def test_star_resource_only_where_aws_offers_no_resource_level_permission(stack_
                 assert all(a.startswith("xray:") or a in allowed for a in actions), (owner, statement)
 
 
-def test_no_resource_pattern_wider_than_a_log_stream_or_function_version(stack_run: ProgramRun) -> None:
-    """Only ``<log group ARN>:*`` and ``<function ARN>:*`` may end in a wildcard."""
+def test_no_resource_pattern_wider_than_a_log_stream_function_version_or_execution(
+    stack_run: ProgramRun,
+) -> None:
+    """Only ``<log group ARN>:*``, ``<function ARN>:*`` and this state machine's executions
+    (``...:execution:<state machine name>:*``) may end in a wildcard."""
+    executions = _executions_of(h.state_machine(stack_run).outputs["arn"])
     for owner, document in _all_policies(stack_run):
         for action, resource in h.grants(document):
             if resource == "*" or "*" not in resource:
                 continue
             assert resource.endswith(":*") and "*" not in resource[:-2], (owner, action, resource)
+            if resource.startswith("arn:aws:states:"):
+                assert (action, resource) == ("states:DescribeExecution", executions), owner
+                continue
             assert resource.startswith(("arn:aws:logs:", "arn:aws:lambda:")), (owner, action, resource)
 
 
@@ -126,12 +148,41 @@ def test_validator_can_only_log_and_trace(stack_run: ProgramRun) -> None:
     assert services == {"logs", "xray"}
 
 
-def test_only_the_api_handler_starts_executions(stack_run: ProgramRun) -> None:
+def test_only_the_api_handler_and_the_reconciler_touch_executions(stack_run: ProgramRun) -> None:
+    machine = h.state_machine(stack_run).outputs["arn"]
+    expected = {
+        h.API_HANDLER: {("states:StartExecution", machine)},
+        h.RECONCILER: {
+            ("states:StartExecution", machine),
+            ("states:DescribeExecution", _executions_of(machine)),
+        },
+    }
     for component in h.FUNCTIONS:
         document = h.policy_of_role(stack_run, h.function_role(stack_run, component))
-        starts = {r for a, r in h.grants(document) if a.startswith("states:")}
-        expected = {h.state_machine(stack_run).outputs["arn"]} if component == h.API_HANDLER else set()
-        assert starts == expected, component
+        granted = {(a, r) for a, r in h.grants(document) if a.startswith("states:")}
+        assert granted == expected.get(component, set()), component
+
+
+def test_the_reconciler_queries_the_status_index_and_nothing_wider(stack_run: ProgramRun) -> None:
+    """A Query on the table itself, or a Scan, would let it read every order's items."""
+    orders = h.orders_table(stack_run).outputs["arn"]
+    for owner, document in _all_policies(stack_run):
+        reads = {(a, r) for a, r in h.grants(document) if a in {"dynamodb:Query", "dynamodb:Scan"}}
+        expected = {("dynamodb:Query", f"{orders}/index/{STATUS_INDEX}")} if owner == h.RECONCILER else set()
+        assert reads == expected, owner
+
+
+def test_only_the_workflow_and_the_reconciler_send_to_the_order_queue(stack_run: ProgramRun) -> None:
+    senders = {
+        owner
+        for owner, document in _all_policies(stack_run)
+        if any(a == "sqs:SendMessage" for a, _ in h.grants(document))
+    }
+    assert senders == {"state-machine", h.RECONCILER}
+    document = h.policy_of_role(stack_run, h.function_role(stack_run, h.RECONCILER))
+    assert {r for a, r in h.grants(document) if a.startswith("sqs:")} == {
+        h.order_queue(stack_run).outputs["arn"]
+    }
 
 
 def test_fulfill_order_cannot_touch_failed_orders_or_the_dlq(stack_run: ProgramRun) -> None:
@@ -148,7 +199,8 @@ def test_only_failure_recorders_write_failed_orders(stack_run: ProgramRun) -> No
     for owner, document in _all_policies(stack_run):
         if any(resource == failed for _, resource in h.grants(document)):
             writers.add(owner)
-    assert writers == {h.ORDER_STORAGE, h.DLQ_PROCESSOR}
+    # The reconciler records an order it has driven on reconcileMaxAttempts times in vain.
+    assert writers == {h.ORDER_STORAGE, h.DLQ_PROCESSOR, h.RECONCILER}
 
 
 def test_each_function_writes_only_its_own_log_group(stack_run: ProgramRun) -> None:

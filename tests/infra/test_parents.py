@@ -11,6 +11,7 @@ COMPONENTS = {
     "dofs:index:FulfillmentQueue",
     "dofs:index:OrderWorkflow",
     "dofs:index:OrderApi",
+    "dofs:index:OrderReconciler",
 }
 
 
@@ -44,6 +45,22 @@ def test_each_function_belongs_to_the_component_that_uses_it() -> None:
         "order-storage": "dofs:index:OrderWorkflow",
         "fulfill-order": "dofs:index:FulfillmentQueue",
         "dlq-processor": "dofs:index:FulfillmentQueue",
+        "reconciler": "dofs:index:OrderReconciler",
     }
     functions = run.of_type("aws:lambda/function:Function")
     assert {f.parent_type for f in functions} == {"dofs:index:PythonFunction"}
+
+
+def test_the_reconcile_schedule_belongs_to_the_reconciler() -> None:
+    run = run_program("dev")
+    owned = {
+        (r.type, r.name): r.parent_type
+        for r in run.resources
+        if r.name in {"reconcile-schedule", "reconciler-invoke-permission", "reconciler-target"}
+    }
+
+    assert owned == {
+        ("aws:cloudwatch/eventRule:EventRule", "reconcile-schedule"): "dofs:index:OrderReconciler",
+        ("aws:lambda/permission:Permission", "reconciler-invoke-permission"): "dofs:index:OrderReconciler",
+        ("aws:cloudwatch/eventTarget:EventTarget", "reconciler-target"): "dofs:index:OrderReconciler",
+    }

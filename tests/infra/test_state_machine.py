@@ -24,6 +24,9 @@ DYNAMODB_THROTTLING = {
     "DynamoDB.ProvisionedThroughputExceededException",
     "DynamoDB.ThrottlingException",
 }
+# Where a send that failed for good ends: the order stays PENDING_FULFILLMENT, and the
+# reconciler re-enqueues it.
+ENQUEUE_DEFERRED = "EnqueueDeferredToReconciler"
 
 
 @pytest.fixture(scope="module")
@@ -123,12 +126,18 @@ def test_dynamodb_task_retries_throttling(definition: dict[str, Any]) -> None:
         assert all(r["BackoffRate"] > 1 for r in state["Retry"]), name
 
 
+def _send_task(definition: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    ((name, state),) = _tasks(definition, SQS_SEND_MESSAGE).items()
+    return name, state
+
+
 def test_every_task_but_the_last_resort_recorder_catches_everything_last(definition: dict[str, Any]) -> None:
+    tasks = _tasks(definition)
     last_resort = {
         catcher["Next"]
-        for state in _tasks(definition).values()
+        for state in tasks.values()
         for catcher in state.get("Catch", [])
-        if catcher["ErrorEquals"] == ["States.ALL"]
+        if catcher["ErrorEquals"] == ["States.ALL"] and catcher["Next"] in tasks
     }
     assert len(last_resort) == 1
     for name, state in _tasks(definition).items():
@@ -143,15 +152,66 @@ def test_every_task_but_the_last_resort_recorder_catches_everything_last(definit
         assert all("States.ALL" not in c["ErrorEquals"] for c in catchers[:-1]), name
 
 
-def test_caught_errors_lead_to_a_failure_recorder(definition: dict[str, Any]) -> None:
+def test_caught_errors_lead_to_a_failure_recorder_but_a_failed_send(definition: dict[str, Any]) -> None:
     states = _states(definition)
+    send, _ = _send_task(definition)
     for name, state in _tasks(definition).items():
         for catcher in state.get("Catch", []):
             if catcher["ErrorEquals"] == ["States.ALL"]:
-                target = states[catcher["Next"]]
-                assert _is_failure_recorder(definition, target), name
-                # The recorder reads the error where the catcher put it.
+                # The recorder reads the error where the catcher put it; the deferral keeps it
+                # in the execution's output.
                 assert catcher["ResultPath"] == "$.failure", name
+                if name == send:
+                    assert catcher["Next"] == ENQUEUE_DEFERRED, name
+                else:
+                    assert _is_failure_recorder(definition, states[catcher["Next"]]), name
+
+
+def test_a_failed_send_leaves_the_order_pending_for_the_reconciler(definition: dict[str, Any]) -> None:
+    """Once its retries are spent, a send is deferred: the execution succeeds, the order
+    stays PENDING_FULFILLMENT (set by the state before), and nothing records it as failed."""
+    states = _states(definition)
+    send, state = _send_task(definition)
+    assert state["Retry"], send
+    assert state["Catch"] == [
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure", "Next": ENQUEUE_DEFERRED}
+    ]
+    deferred = states[ENQUEUE_DEFERRED]
+    assert deferred["Type"] == "Succeed"
+    assert "PENDING_FULFILLMENT" in deferred["Comment"]
+    assert "reconciler" in deferred["Comment"]
+    # The successful send goes on to a different end.
+    assert states[state["Next"]]["Type"] == "Succeed"
+    assert state["Next"] != ENQUEUE_DEFERRED
+
+
+def test_nothing_after_the_order_is_pending_can_fail_it(definition: dict[str, Any]) -> None:
+    """From the send on, every path ends in Succeed: no recorder, no Fail."""
+    send, _ = _send_task(definition)
+    after_send = h.reachable({"StartAt": send, "States": _states(definition)})
+    assert after_send == {send, _states(definition)[send]["Next"], ENQUEUE_DEFERRED}
+    assert {_states(definition)[name]["Type"] for name in after_send - {send}} == {"Succeed"}
+
+
+def test_errors_before_the_send_are_still_recorded(definition: dict[str, Any]) -> None:
+    states = _states(definition)
+    send, _ = _send_task(definition)
+    recorders = [
+        name for name, state in _tasks(definition).items() if _is_failure_recorder(definition, state)
+    ]
+    workflow_failure = [
+        name
+        for name in recorders
+        if states[name]["Parameters"]["Payload"]["operation"] == "record_workflow_failure"
+    ]
+    assert len(workflow_failure) == 1
+    catching = {
+        name
+        for name, state in _tasks(definition).items()
+        for catcher in state.get("Catch", [])
+        if catcher["Next"] == workflow_failure[0]
+    }
+    assert catching == set(_tasks(definition)) - {send, workflow_failure[0]}
 
 
 def test_lambda_tasks_invoke_the_recorded_functions(

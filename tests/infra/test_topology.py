@@ -14,6 +14,7 @@ EXPECTED_COMPONENTS = Counter(
         "dofs:index:OrderWorkflow": 1,
         "dofs:index:FulfillmentQueue": 1,
         "dofs:index:OrderTables": 1,
+        "dofs:index:OrderReconciler": 1,
         "dofs:index:PythonFunction": len(h.FUNCTIONS),
     }
 )
@@ -40,9 +41,10 @@ def _expected_resource_counts() -> Counter[str]:
             h.LOG_GROUP: functions + 1,  # one per function, one for the state machine
             h.LAYER: 1,
             h.EVENT_SOURCE_MAPPING: 2,
-            h.PERMISSION: 2,  # API Gateway → api_handler, EventBridge → order_storage
-            h.EVENT_RULE: 1,
-            h.EVENT_TARGET: 1,
+            # API Gateway → api_handler, EventBridge → order_storage and → reconciler
+            h.PERMISSION: 3,
+            h.EVENT_RULE: 2,  # executions that ended badly, the reconciler's schedule
+            h.EVENT_TARGET: 2,
             h.TABLE: 2,
             h.QUEUE: 2,
             h.REDRIVE_ALLOW_POLICY: 1,
@@ -63,7 +65,7 @@ def test_components_are_exactly_the_dofs_components(stack_run: ProgramRun) -> No
     assert Counter(c.type for c in h.components(stack_run)) == EXPECTED_COMPONENTS
 
 
-def test_the_python_function_components_are_the_five_handlers(stack_run: ProgramRun) -> None:
+def test_the_python_function_components_are_the_six_handlers(stack_run: ProgramRun) -> None:
     names = sorted(c.name for c in h.components(stack_run) if c.type == "dofs:index:PythonFunction")
     assert names == sorted(h.FUNCTIONS)
 
@@ -87,7 +89,7 @@ def test_prod_has_the_same_resources_as_dev(dev_run: ProgramRun, prod_run: Progr
     assert shape(prod_run) == shape(dev_run)
 
 
-def test_lambda_functions_are_the_five_named_per_environment(stack_run: ProgramRun) -> None:
+def test_lambda_functions_are_the_six_named_per_environment(stack_run: ProgramRun) -> None:
     names = {f.inputs["name"] for f in stack_run.of_type(h.FUNCTION)}
     assert names == {
         f"dofs-api-handler-{stack_run.stack}",
@@ -95,6 +97,7 @@ def test_lambda_functions_are_the_five_named_per_environment(stack_run: ProgramR
         f"dofs-order-storage-{stack_run.stack}",
         f"dofs-fulfill-order-{stack_run.stack}",
         f"dofs-dlq-processor-{stack_run.stack}",
+        f"dofs-reconciler-{stack_run.stack}",
     }
 
 
@@ -110,6 +113,10 @@ def test_tables_queues_state_machine_and_layer_are_named_per_environment(stack_r
     }
     assert h.state_machine(stack_run).inputs["name"] == f"dofs-order-processing-{env}"
     assert h.only(stack_run, h.LAYER).inputs["layerName"] == f"dofs-python-deps-{env}"
+    assert {r.inputs["name"] for r in stack_run.of_type(h.EVENT_RULE)} == {
+        f"dofs-order-execution-ended-{env}",
+        f"dofs-order-reconciler-{env}",
+    }
 
 
 def test_logical_names_are_unique_per_type(stack_run: ProgramRun) -> None:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from components.config import parse_settings
 from handlers import settings as env
 from tests.infra import helpers as h
-from tests.support.pulumi_program import ProgramRun, run_program
+from tests.support.pulumi_program import ProgramRun, run_program, stack_config
 
 
 def _variables(run: ProgramRun, component: str) -> dict[str, Any]:
@@ -65,6 +67,71 @@ def test_success_rate_override_reaches_fulfill_order() -> None:
     run = run_program("dev", {"dofs:fulfillmentSuccessRate": "0.25"})
     variables = _variables(run, h.FULFILL_ORDER)
     assert env.success_rate(variables) == Decimal("0.25")
+
+
+def test_reconciler_gets_both_tables_the_state_machine_the_queue_and_its_thresholds(
+    stack_run: ProgramRun,
+) -> None:
+    settings = parse_settings({**stack_config(stack_run.stack), **stack_run.overrides}, stack_run.stack)
+    assert _variables(stack_run, h.RECONCILER) == {
+        env.ENVIRONMENT: stack_run.stack,
+        env.LOG_LEVEL: settings.log_level,
+        env.ORDERS_TABLE_NAME: h.orders_table(stack_run).inputs["name"],
+        env.FAILED_ORDERS_TABLE_NAME: h.failed_orders_table(stack_run).inputs["name"],
+        env.STEP_FUNCTION_ARN: h.state_machine(stack_run).outputs["arn"],
+        env.ORDER_QUEUE_URL: h.order_queue(stack_run).outputs["url"],
+        env.RECONCILE_RECEIVED_AFTER_SECONDS: str(settings.reconcile_after_seconds),
+        env.RECONCILE_PENDING_AFTER_SECONDS: str(settings.pending_stuck_after_seconds()),
+        env.RECONCILE_MAX_ATTEMPTS: str(settings.reconcile_max_attempts),
+    }
+
+
+def test_reconciler_thresholds_come_from_config(stack_run: ProgramRun, config: h.StackConfig) -> None:
+    variables = _variables(stack_run, h.RECONCILER)
+    # The handler reads them as integers.
+    assert env.optional_int(env.RECONCILE_RECEIVED_AFTER_SECONDS, None, variables) == config.integer(
+        "dofs:reconcileAfterSeconds"
+    )
+    assert env.optional_int(env.RECONCILE_MAX_ATTEMPTS, None, variables) == config.integer(
+        "dofs:reconcileMaxAttempts"
+    )
+
+
+def _sqs_gives_up_after_seconds(run: ProgramRun) -> int:
+    """From the recorded queues: every delivery of a message, then its DLQ processing."""
+    queue = h.order_queue(run)
+    receives: int = json.loads(queue.inputs["redrivePolicy"])["maxReceiveCount"]
+    order_visibility: int = queue.inputs["visibilityTimeoutSeconds"]
+    dlq_visibility: int = h.dead_letter_queue(run).inputs["visibilityTimeoutSeconds"]
+    return receives * order_visibility + dlq_visibility
+
+
+def test_a_pending_order_is_stuck_only_after_sqs_and_the_dlq_are_done_with_it(
+    stack_run: ProgramRun, config: h.StackConfig
+) -> None:
+    """Re-enqueueing an order SQS still redelivers, or dlq_processor still records, would double it."""
+    pending = env.optional_int(env.RECONCILE_PENDING_AFTER_SECONDS, None, _variables(stack_run, h.RECONCILER))
+    assert pending is not None
+    queue = h.order_queue(stack_run)
+    receives = json.loads(queue.inputs["redrivePolicy"])["maxReceiveCount"]
+    assert pending > receives * queue.inputs["visibilityTimeoutSeconds"]
+    assert pending == config.integer("dofs:reconcileAfterSeconds") + _sqs_gives_up_after_seconds(stack_run)
+
+
+def test_reconciler_thresholds_follow_overrides() -> None:
+    overrides = {
+        "dofs:reconcileAfterSeconds": "300",
+        "dofs:reconcileMaxAttempts": "7",
+        "dofs:maxReceiveCount": "4",
+        "dofs:fulfillTimeoutSeconds": "20",
+    }
+    run = run_program("dev", overrides)
+    variables = _variables(run, h.RECONCILER)
+    assert variables[env.RECONCILE_RECEIVED_AFTER_SECONDS] == "300"
+    assert variables[env.RECONCILE_MAX_ATTEMPTS] == "7"
+    # 300 + 4 deliveries x 6 x 20 s + the DLQ's 6 x 10 s.
+    assert variables[env.RECONCILE_PENDING_AFTER_SECONDS] == str(300 + 4 * 120 + 60)
+    assert int(variables[env.RECONCILE_PENDING_AFTER_SECONDS]) == 300 + _sqs_gives_up_after_seconds(run)
 
 
 @pytest.mark.parametrize("component", h.FUNCTIONS)
