@@ -1,6 +1,7 @@
 """Command line of the local stack.
 
 python -m local run [--port 8080] [--aws-port 4566] [--stack dev] [--config KEY=VALUE ...]
+                    [--fault POINT=RATE ...] [--fault-seed N] [--schedule-every SECONDS]
 python -m local smoke --url URL [--stack dev]
 """
 
@@ -10,6 +11,7 @@ import argparse
 import contextlib
 import json
 import logging
+import math
 import os
 import signal
 import sys
@@ -18,9 +20,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 from components.config import StackConfigError
+from handlers.faults import FaultPlan, FaultPoint
 from local import smoke
 from local.console import StatusBoard, banner, configure_logging
 from local.errors import LocalStackError
@@ -37,10 +40,43 @@ def _port(raw: str) -> int:
     return port
 
 
+FAULT_POINTS = ", ".join(point.value for point in FaultPoint)
+
+
+def _fault(raw: str) -> tuple[FaultPoint, float]:
+    point, _, rate = raw.partition("=")
+    try:
+        parsed = FaultPoint(point.strip()), float(rate)
+    except ValueError:
+        parsed = None
+    if parsed is None or not 0 <= parsed[1] <= 1:
+        raise argparse.ArgumentTypeError(
+            f"{raw!r}: expected POINT=RATE, RATE from 0 to 1, POINT one of {FAULT_POINTS}"
+        )
+    return parsed
+
+
+def _positive_seconds(raw: str) -> float:
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise argparse.ArgumentTypeError(f"{raw!r}: expected a number of seconds above 0, e.g. 2 or 0.5")
+    return seconds
+
+
+class UsageError(Exception):
+    """A bad command line, reported in one ``error:`` line like every other start-up error."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
 def run_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m local run", description="Run DOFS on a local AWS emulator."
-    )
+    parser = _Parser(prog="python -m local run", description="Run DOFS on a local AWS emulator.")
     parser.add_argument("--port", type=_port, default=DEFAULT_API_PORT, help="order API port (default 8080)")
     parser.add_argument(
         "--aws-port", type=_port, default=DEFAULT_AWS_PORT, help="AWS emulator port (default 4566)"
@@ -51,7 +87,48 @@ def run_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--outputs-file", type=Path, help="write the stack outputs as JSON once the API is up"
     )
+    parser.add_argument(
+        "--fault",
+        type=_fault,
+        action="append",
+        default=[],
+        metavar="POINT=RATE",
+        help=f"inject a fault: POINT fails with probability RATE (0 to 1) each time it is reached "
+        f"(repeatable; off unless given). POINT is one of {FAULT_POINTS}",
+    )
+    parser.add_argument(
+        "--fault-seed", type=int, metavar="N", help="seed the faults' random draws, for a repeatable run"
+    )
+    parser.add_argument(
+        "--schedule-every",
+        type=_positive_seconds,
+        metavar="SECONDS",
+        help="run every EventBridge schedule (the reconciler's) this often, instead of at its rate",
+    )
     return parser
+
+
+def fault_plan(args: argparse.Namespace) -> FaultPlan | None:
+    """The plan the fault options give, or None without ``--fault``."""
+    if not args.fault:
+        if args.fault_seed is not None:
+            raise UsageError("argument --fault-seed: needs at least one --fault POINT=RATE")
+        return None
+    return FaultPlan(seed=args.fault_seed, rates=dict(args.fault))
+
+
+def parse_run_arguments(argv: list[str]) -> tuple[argparse.Namespace, LocalStackOptions]:
+    """The command line and the stack options it asks for; ``UsageError`` when it is wrong."""
+    args = run_parser().parse_args(argv)
+    options = LocalStackOptions(
+        args.stack,
+        args.port,
+        args.aws_port,
+        dict(args.config),
+        faults=fault_plan(args),
+        schedule_every_seconds=args.schedule_every,
+    )
+    return args, options
 
 
 class _StopRequested(BaseException):
@@ -117,9 +194,12 @@ def _serve(
 
 
 def run(argv: list[str], console: TextIO) -> int:
-    args = run_parser().parse_args(argv)
+    try:
+        args, options = parse_run_arguments(argv)
+    except UsageError as exc:
+        print(f"error: {exc}", file=console, flush=True)
+        return 2
     log_file: Path = args.log_file or LOG_DIR / f"{args.stack}.log"
-    options = LocalStackOptions(args.stack, args.port, args.aws_port, dict(args.config))
     started = time.monotonic()
     log_stream = configure_logging(log_file, console)
     with _signals(_raise_stop), contextlib.redirect_stdout(log_stream):

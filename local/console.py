@@ -154,11 +154,34 @@ def banner(stack: LocalStack, log_file: Path) -> str:
         "",
         f"Smoke test: make smoke URL={api}   (or .venv/bin/python -m local smoke --url {api})",
         "",
+        *_schedule_lines(stack),
         *_not_served_lines(stack),
         "",
+        *_fault_lines(stack),
         "Ctrl-C stops everything. Counters follow as orders flow:",
     ]
     return "\n".join(lines)
+
+
+def _fault_lines(stack: LocalStack) -> list[str]:
+    plan = stack.options.faults
+    if plan is None:
+        return []
+    rates = ", ".join(f"{point.value}={rate:g}" for point, rate in sorted(plan.rates.items())) or "none"
+    seed = f", seed {plan.seed}" if plan.seed is not None else ""
+    return [f"!!! FAULT INJECTION ON: {rates}{seed}. Failures are injected on purpose. !!!", ""]
+
+
+def _schedule_lines(stack: LocalStack) -> list[str]:
+    if not stack.schedules:
+        return []
+    lines = ["Schedules run locally (EventBridge rule -> function):"]
+    for invoker in stack.schedules:
+        schedule = invoker.schedule
+        lines.append(
+            f"  {schedule.rule_name} -> {schedule.function_name}, every {schedule.interval_seconds:g} s"
+        )
+    return [*lines, ""]
 
 
 def _not_served_lines(stack: LocalStack) -> list[str]:

@@ -108,19 +108,38 @@ class EmulatorMocks(pulumi.runtime.Mocks):
         raise LocalStackError(f"the program calls {args.token}, which the local stack does not serve")
 
 
+def _key_schema(hash_key: str, range_key: str | None = None) -> list[dict[str, str]]:
+    keys = [{"AttributeName": hash_key, "KeyType": "HASH"}]
+    if range_key:
+        keys.append({"AttributeName": range_key, "KeyType": "RANGE"})
+    return keys
+
+
+def _global_secondary_index(index: dict[str, Any]) -> dict[str, Any]:
+    schema = index.get("keySchemas")
+    keys = (
+        [{"AttributeName": k["attributeName"], "KeyType": k["keyType"]} for k in schema]
+        if schema
+        else _key_schema(index["hashKey"], index.get("rangeKey"))
+    )
+    projection: dict[str, Any] = {"ProjectionType": index["projectionType"]}
+    if index.get("nonKeyAttributes"):
+        projection["NonKeyAttributes"] = list(index["nonKeyAttributes"])
+    return {"IndexName": index["name"], "KeySchema": keys, "Projection": projection}
+
+
 def _table(mocks: EmulatorMocks, name: str, inputs: dict[str, Any]) -> Created:
-    keys = [{"AttributeName": inputs["hashKey"], "KeyType": "HASH"}]
-    if inputs.get("rangeKey"):
-        keys.append({"AttributeName": inputs["rangeKey"], "KeyType": "RANGE"})
+    indexes = [_global_secondary_index(i) for i in inputs.get("globalSecondaryIndexes") or []]
     table = mocks.client("dynamodb").create_table(
         TableName=inputs["name"],
-        KeySchema=keys,
+        KeySchema=_key_schema(inputs["hashKey"], inputs.get("rangeKey")),
         AttributeDefinitions=[
             {"AttributeName": a["name"], "AttributeType": a["type"]} for a in inputs["attributes"]
         ],
         BillingMode=inputs["billingMode"],
         SSESpecification={"Enabled": bool(inputs.get("serverSideEncryption", {}).get("enabled"))},
         DeletionProtectionEnabled=bool(inputs.get("deletionProtectionEnabled")),
+        **({"GlobalSecondaryIndexes": indexes} if indexes else {}),
     )["TableDescription"]
     return table["TableName"], {"arn": table["TableArn"], "name": table["TableName"]}
 
@@ -259,29 +278,40 @@ def _state_machine(mocks: EmulatorMocks, name: str, inputs: dict[str, Any]) -> C
     return arn, {"arn": arn}
 
 
+def _rule_state(inputs: dict[str, Any]) -> str:
+    if inputs.get("state"):
+        return str(inputs["state"])
+    return "DISABLED" if inputs.get("isEnabled") is False else "ENABLED"
+
+
 def _event_rule(mocks: EmulatorMocks, name: str, inputs: dict[str, Any]) -> Created:
+    rule = {
+        "EventPattern": inputs.get("eventPattern"),
+        "ScheduleExpression": inputs.get("scheduleExpression"),
+    }
     arn = mocks.client("events").put_rule(
-        Name=inputs["name"], EventPattern=inputs["eventPattern"], Description=inputs.get("description", "")
+        Name=inputs["name"],
+        Description=inputs.get("description", ""),
+        State=_rule_state(inputs),
+        **{key: value for key, value in rule.items() if value},
     )["RuleArn"]
     return inputs["name"], {"arn": arn, "name": inputs["name"]}
 
 
 def _event_target(mocks: EmulatorMocks, name: str, inputs: dict[str, Any]) -> Created:
     target_id = inputs.get("targetId") or name
-    transformer = inputs.get("inputTransformer") or {}
-    mocks.client("events").put_targets(
-        Rule=inputs["rule"],
-        Targets=[
-            {
-                "Id": target_id,
-                "Arn": inputs["arn"],
-                "InputTransformer": {
-                    "InputPathsMap": transformer.get("inputPaths", {}),
-                    "InputTemplate": transformer.get("inputTemplate", ""),
-                },
-            }
-        ],
-    )
+    target: dict[str, Any] = {"Id": target_id, "Arn": inputs["arn"]}
+    if inputs.get("input"):
+        target["Input"] = inputs["input"]
+    if inputs.get("inputPath"):
+        target["InputPath"] = inputs["inputPath"]
+    transformer = inputs.get("inputTransformer")
+    if transformer:
+        target["InputTransformer"] = {
+            "InputPathsMap": transformer.get("inputPaths", {}),
+            "InputTemplate": transformer.get("inputTemplate", ""),
+        }
+    mocks.client("events").put_targets(Rule=inputs["rule"], Targets=[target])
     return f"{inputs['rule']}-{target_id}", {"targetId": target_id}
 
 

@@ -6,7 +6,8 @@ queue's own visibility timeout, gathers a batch (``BatchSize``, within
 API, and deletes what succeeded. A function error leaves the whole batch to reappear
 after the visibility timeout; with ``ReportBatchItemFailures`` only the listed messages
 stay. Receives past the redrive policy's ``maxReceiveCount`` are moved to the DLQ by the
-emulator's SQS, as AWS's SQS does.
+emulator's SQS, as AWS's SQS does. With a fault plan, a batch may be delivered twice at
+once (``FaultPoint.DUPLICATE_DELIVERY``), as SQS's at-least-once delivery can.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import base64
 import logging
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +24,8 @@ from botocore.client import BaseClient
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.sqs.models import sqs_backends
 
-from local.lambda_runtime import invoke_function
+from handlers.faults import FaultInjector, FaultPoint
+from local.lambda_runtime import Invoked, invoke_function
 
 logger = logging.getLogger("dofs.local.event_source")
 
@@ -118,12 +121,14 @@ class QueuePoller(threading.Thread):
         sqs: BaseClient,
         lambda_client: BaseClient,
         region: str,
+        faults: FaultInjector | None = None,
     ) -> None:
         super().__init__(name=f"poller-{mapping.function_arn.rsplit(':', 1)[-1]}", daemon=True)
         self.mapping = mapping
         self.sqs = sqs
         self.lambda_client = lambda_client
         self.region = region
+        self.faults = faults
         self._stop_requested = threading.Event()
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -175,7 +180,25 @@ class QueuePoller(threading.Thread):
 
     def deliver(self, batch: list[dict[str, Any]]) -> None:
         event = {"Records": [sqs_record(m, self.mapping, self.region) for m in batch]}
-        invoked = invoke_function(self.lambda_client, self.mapping.function_arn, event)
+        if self.faults is not None and self.faults.fires(FaultPoint.DUPLICATE_DELIVERY):
+            self._deliver_twice(batch, event)
+        else:
+            self._settle(batch, invoke_function(self.lambda_client, self.mapping.function_arn, event))
+
+    def _deliver_twice(self, batch: list[dict[str, Any]], event: dict[str, Any]) -> None:
+        """The same event to two concurrent invocations; the first to finish settles the
+        batch, as the first of two consumers deletes the message, and the batch is done
+        when both have finished."""
+        logger.info("delivering a batch of %d twice at once (injected duplicate delivery)", len(batch))
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix=f"{self.name}-duplicate") as pool:
+            invocations = [
+                pool.submit(invoke_function, self.lambda_client, self.mapping.function_arn, event)
+                for _ in range(2)
+            ]
+            self._settle(batch, next(as_completed(invocations)).result())
+
+    def _settle(self, batch: list[dict[str, Any]], invoked: Invoked) -> None:
+        """Delete what the function processed; a failed invocation leaves the batch to return."""
         if invoked.failed:
             logger.warning(
                 "%s failed on a batch of %d (%s); the messages return after the visibility timeout",
@@ -186,8 +209,7 @@ class QueuePoller(threading.Thread):
             return
         ids = {m["MessageId"] for m in batch}
         keep = failed_message_ids(invoked.payload, ids) if self.mapping.report_batch_item_failures else set()
-        done = [m for m in batch if m["MessageId"] not in keep]
-        self._delete_messages(done)
+        self._delete_messages([m for m in batch if m["MessageId"] not in keep])
 
     def _delete_messages(self, messages: list[dict[str, Any]]) -> None:
         for start in range(0, len(messages), SQS_MAX_MESSAGES_PER_RECEIVE):

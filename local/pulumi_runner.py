@@ -8,9 +8,12 @@ only the engine differs: a ``pulumi.runtime.Mocks`` decides what each resource b
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import re
 import runpy
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -50,6 +53,23 @@ def add_config_option(parser: argparse.ArgumentParser, help_text: str) -> None:
     )
 
 
+@contextlib.contextmanager
+def _program_threads() -> Iterator[None]:
+    """Pulumi runs its calls on the event loop's default executor, whose threads would
+    outlive the run; this run gets its own executor, shut down when the run ends."""
+    try:
+        loop = asyncio.get_event_loop()
+    except RuntimeError:  # no loop in this thread yet: make the one Pulumi would
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+    executor = ThreadPoolExecutor(thread_name_prefix="pulumi-program")
+    loop.set_default_executor(executor)
+    try:
+        yield
+    finally:
+        executor.shutdown(wait=True)
+
+
 def run_program(
     mocks: pulumi.runtime.Mocks, stack: str, overrides: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
@@ -71,5 +91,6 @@ def run_program(
             runpy.run_path(str(PROGRAM), run_name="__main__")
         return pulumi.Output.all(**exports).apply(exported.update)
 
-    _run()
+    with _program_threads():
+        _run()
     return exported

@@ -1,5 +1,6 @@
 """The whole of DOFS on this machine: moto's server, the program's resources created in it
-by running ``__main__.py`` under emulator mocks, a local API gateway, and SQS pollers.
+by running ``__main__.py`` under emulator mocks, a local API gateway, SQS pollers and
+EventBridge schedules; optionally with faults injected (a ``FaultPlan``).
 
 Everything runs in this one process (threads), so stopping it leaves nothing behind.
 """
@@ -27,13 +28,17 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from components.config import parse_settings
 from handlers.aws import reset_clients
+from handlers.faults import DOFS_FAULTS, FaultInjector, FaultPlan
 from local.asl_parse_cache import cached_asl_parsing
+from local.emulator_fidelity import atomic_conditional_writes
 from local.emulator_mocks import INERT, NOT_EMULATED, DeclaredResource, EmulatorMocks
 from local.errors import LocalStackError, PortInUseError
 from local.event_source import EventSourceMapping, QueuePoller
 from local.gateway import INTEGRATION_TIMEOUT_SECONDS, LocalGateway, load_routes
+from local.injected_faults import refused_enqueues
 from local.lambda_runtime import InProcessLambdaRuntime
 from local.pulumi_runner import run_program, stack_config
+from local.scheduler import ScheduledInvoker, schedules_in
 
 logger = logging.getLogger("dofs.local")
 
@@ -46,6 +51,8 @@ EMULATOR_CONFIG = {"stepfunctions": {"execute_state_machine": True}}
 # Lambda's own invokers neither retry a call (that would run the handler again) nor
 # give up before the longest function timeout.
 LAMBDA_INVOKE_CONFIG = Config(retries={"total_max_attempts": 1}, read_timeout=900, connect_timeout=5)
+EVENT_RULE = "aws:cloudwatch/eventRule:EventRule"
+EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,8 @@ class LocalStackOptions:
     api_port: int = DEFAULT_API_PORT
     aws_port: int = DEFAULT_AWS_PORT
     config: Mapping[str, str] = field(default_factory=dict)
+    faults: FaultPlan | None = None  # None: no faults
+    schedule_every_seconds: float | None = None  # None: every schedule at its own rate
 
 
 def ensure_port_free(port: int, option: str) -> None:
@@ -97,11 +106,20 @@ class LocalStack:
         config = {**stack_config(options.stack), **options.config}
         # The program checks its settings too; checking first fails before anything starts.
         parse_settings(config, options.stack)
+        if options.schedule_every_seconds is not None and not options.schedule_every_seconds > 0:
+            raise LocalStackError(f"schedules must run every > 0 s, not {options.schedule_every_seconds}")
         self.region = config.get("aws:region", "us-east-1")
         self.outputs: dict[str, Any] = {}
         self.resources: list[DeclaredResource] = []
         self.pollers: list[QueuePoller] = []
-        self.runtime = InProcessLambdaRuntime()
+        self.schedules: list[ScheduledInvoker] = []
+        plan = options.faults
+        # One injector for the faults the stack serves itself (the pollers', the emulator's);
+        # the handlers draw theirs from the plan in their environment.
+        self.faults = FaultInjector(plan) if plan is not None else None
+        self.runtime = InProcessLambdaRuntime(
+            {DOFS_FAULTS: plan.model_dump_json()} if plan is not None else {}
+        )
         self.gateway: LocalGateway | None = None
         self.aws_endpoint = ""
         self._running = contextlib.ExitStack()
@@ -113,14 +131,17 @@ class LocalStack:
         ensure_port_free(self.options.api_port, "--port")
         ensure_port_free(self.options.aws_port, "--aws-port")
         try:
+            self._running.enter_context(atomic_conditional_writes())
             self._start_emulator()
             self._running.callback(reset_clients)  # handler clients are bound to this emulator
             reset_clients()
             self._running.enter_context(cached_asl_parsing())
             self._running.enter_context(self.runtime)
             self._deploy()
+            self._inject_emulator_faults()
             self._start_gateway()
             self._start_pollers()
+            self._start_schedules()
         except BaseException:
             self.stop()
             raise
@@ -217,10 +238,28 @@ class LocalStack:
                 sqs=sqs,
                 lambda_client=lambda_client,
                 region=self.region,
+                faults=self.faults,
             )
             poller.start()
             self.pollers.append(poller)
             self._running.callback(poller.stop)
+
+    def _start_schedules(self) -> None:
+        lambda_client = self.client("lambda", LAMBDA_INVOKE_CONFIG)
+        for schedule in schedules_in(self.client("events"), self.options.schedule_every_seconds):
+            invoker = ScheduledInvoker(schedule, lambda_client=lambda_client)
+            invoker.start()
+            self.schedules.append(invoker)
+            self._running.callback(invoker.stop)
+
+    def _inject_emulator_faults(self) -> None:
+        """The order queue (the queue with a redrive policy, not the DLQ) refuses sends."""
+        if self.faults is None:
+            return
+        order_queues = {
+            q.inputs["name"] for q in self.declared("aws:sqs/queue:Queue") if q.inputs.get("redrivePolicy")
+        }
+        self._running.enter_context(refused_enqueues(self.faults, order_queues))
 
     # -- reporting ---------------------------------------------------------------------
 
@@ -230,5 +269,14 @@ class LocalStack:
 
     def not_served(self) -> list[tuple[DeclaredResource, str]]:
         """Declared resources the local stack does not run, with the reason."""
-        reasons = {**NOT_EMULATED, **INERT}
-        return [(r, reasons[r.type]) for r in self.resources if r.type in reasons]
+        reasons = [(r, self._not_served_reason(r)) for r in self.resources]
+        return [(r, reason) for r, reason in reasons if reason is not None]
+
+    def _not_served_reason(self, resource: DeclaredResource) -> str | None:
+        served_rules = {s.schedule.rule_name for s in self.schedules}
+        if resource.type == EVENT_RULE and resource.inputs.get("scheduleExpression"):
+            return None if resource.id in served_rules else "a schedule disabled or without a Lambda target"
+        if resource.type == EVENT_TARGET and resource.inputs["rule"] in served_rules:
+            served_targets = {s.schedule.target_resource_id for s in self.schedules}
+            return None if resource.id in served_targets else "only Lambda targets of a schedule run locally"
+        return NOT_EMULATED.get(resource.type) or INERT.get(resource.type)

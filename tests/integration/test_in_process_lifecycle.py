@@ -1,4 +1,5 @@
-"""Starting and stopping the local stack in-process leaves the process as it was."""
+"""Starting and stopping the local stack in-process (with its schedules and faults) leaves
+the process as it was."""
 
 from __future__ import annotations
 
@@ -9,10 +10,22 @@ import time
 
 import pytest
 from moto.awslambda.models import LambdaFunction
+from moto.dynamodb.models import DynamoDBBackend
+from moto.sqs.models import SQSBackend
+from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
 import local.stack
+from handlers.faults import FaultPlan, FaultPoint
 from local.errors import PortInUseError
 from local.stack import LocalStack, LocalStackOptions
+
+# Methods the stack replaces while it runs (in-process Lambdas, atomic writes, faults).
+PATCHED = [
+    (LambdaFunction, "_invoke_lambda"),
+    (DynamoDBBackend, "put_item"),
+    (StepFunctionsParserBackend, "start_execution"),
+    (SQSBackend, "send_message"),
+]
 
 
 def _threads() -> set[str]:
@@ -26,18 +39,35 @@ def _settles_to(expected: set[str], timeout: float = 15.0) -> set[str]:
     return _threads() - expected
 
 
+def _scheduled_runs(stack: LocalStack, function_name: str) -> int:
+    return sum(
+        1
+        for i in list(stack.runtime.invocations)
+        if i.function_name == function_name and i.event.get("detail-type") == "Scheduled Event"
+    )
+
+
 def test_stop_ends_every_thread_and_restores_the_process() -> None:
     threads_before = _threads()
-    environment_before = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", "MOTO_PORT")}
-    invoker_before = LambdaFunction._invoke_lambda
+    environment_before = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", "MOTO_PORT", "DOFS_FAULTS")}
+    methods_before = [getattr(owner, name) for owner, name in PATCHED]
+    options = LocalStackOptions(
+        api_port=0, aws_port=0, faults=FaultPlan(rates={FaultPoint.ENQUEUE: 0.0}), schedule_every_seconds=0.2
+    )
 
-    stack = LocalStack(LocalStackOptions(api_port=0, aws_port=0)).start()
+    stack = LocalStack(options).start()
     assert stack.pollers and all(p.is_alive() for p in stack.pollers)
+    assert stack.schedules and all(s.is_alive() for s in stack.schedules)
+    deadline = time.monotonic() + 10
+    while _scheduled_runs(stack, "dofs-reconciler-dev") < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    runs = _scheduled_runs(stack, "dofs-reconciler-dev")
     stack.stop()
 
+    assert runs >= 2
     assert _settles_to(threads_before) == set()
     assert {k: os.environ.get(k) for k in environment_before} == environment_before
-    assert LambdaFunction._invoke_lambda is invoker_before
+    assert [getattr(owner, name) for owner, name in PATCHED] == methods_before
 
 
 def test_a_port_taken_between_the_check_and_the_bind_is_named(monkeypatch: pytest.MonkeyPatch) -> None:

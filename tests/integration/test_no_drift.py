@@ -10,7 +10,9 @@ from typing import Any
 import pulumi
 import pytest
 
-from local.emulator_mocks import DeclaredResource
+from handlers.models import STATUS_INDEX
+from local.emulator_mocks import INERT, DeclaredResource
+from local.scheduler import rate_seconds
 from local.stack import LocalStack, LocalStackOptions
 from tests.support.pulumi_program import ProgramRun, RecordedResource, run_program
 
@@ -118,16 +120,93 @@ def test_the_emulator_holds_each_queue_as_declared(local_stack: LocalStack) -> N
             assert json.loads(held["RedrivePolicy"]) == json.loads(queue.inputs["redrivePolicy"])
 
 
+def _declared_indexes(table: DeclaredResource) -> dict[str, Any]:
+    """Each global secondary index as DescribeTable shows it."""
+    indexes = {}
+    for index in table.inputs.get("globalSecondaryIndexes") or []:
+        keys = [
+            {"AttributeName": k["attributeName"], "KeyType": k["keyType"]}
+            for k in index.get("keySchemas", [])
+        ]
+        if not keys:
+            keys = [{"AttributeName": index["hashKey"], "KeyType": "HASH"}]
+            if index.get("rangeKey"):
+                keys.append({"AttributeName": index["rangeKey"], "KeyType": "RANGE"})
+        indexes[index["name"]] = (keys, index["projectionType"])
+    return indexes
+
+
 def test_the_emulator_holds_the_tables_and_state_machine_as_declared(local_stack: LocalStack) -> None:
     dynamodb, sfn = local_stack.client("dynamodb"), local_stack.client("stepfunctions")
     for table in local_stack.declared("aws:dynamodb/table:Table"):
         held = dynamodb.describe_table(TableName=table.inputs["name"])["Table"]
         assert held["KeySchema"] == [{"AttributeName": table.inputs["hashKey"], "KeyType": "HASH"}]
         assert held["BillingModeSummary"]["BillingMode"] == table.inputs["billingMode"]
+        assert {(a["AttributeName"], a["AttributeType"]) for a in held["AttributeDefinitions"]} == {
+            (a["name"], a["type"]) for a in table.inputs["attributes"]
+        }
+        held_indexes = {
+            i["IndexName"]: (i["KeySchema"], i["Projection"]["ProjectionType"])
+            for i in held.get("GlobalSecondaryIndexes", [])
+        }
+        assert held_indexes == _declared_indexes(table)
     (machine,) = local_stack.declared("aws:sfn/stateMachine:StateMachine")
     held_machine = sfn.describe_state_machine(stateMachineArn=machine.outputs["arn"])
     assert held_machine["definition"] == machine.inputs["definition"]
     assert held_machine["type"] == machine.inputs["type"]
+
+
+def test_the_orders_table_has_the_status_index_the_handlers_query(local_stack: LocalStack) -> None:
+    orders_table = local_stack.outputs["orders_table_name"]
+    held = local_stack.client("dynamodb").describe_table(TableName=orders_table)["Table"]
+
+    (index,) = [i for i in held.get("GlobalSecondaryIndexes", []) if i["IndexName"] == STATUS_INDEX]
+    assert index["KeySchema"] == [
+        {"AttributeName": "status", "KeyType": "HASH"},
+        {"AttributeName": "updated_at", "KeyType": "RANGE"},
+    ]
+    assert index["Projection"]["ProjectionType"] == "KEYS_ONLY"
+    found = local_stack.client("dynamodb").query(
+        TableName=orders_table,
+        IndexName=STATUS_INDEX,
+        KeyConditionExpression="#s = :s",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":s": {"S": "RECEIVED"}},
+    )
+    assert found["Items"] == []
+
+
+def test_the_scheduler_serves_the_declared_schedules(local_stack: LocalStack) -> None:
+    rules = {r.inputs["name"]: r for r in local_stack.declared("aws:cloudwatch/eventRule:EventRule")}
+    declared = {
+        (t.inputs["rule"], t.inputs["arn"])
+        for t in local_stack.declared("aws:cloudwatch/eventTarget:EventTarget")
+        if rules[t.inputs["rule"]].inputs.get("scheduleExpression")
+    }
+    served = {(s.schedule.rule_name, s.schedule.function_arn) for s in local_stack.schedules}
+
+    assert served == declared
+    assert all(s.is_alive() for s in local_stack.schedules)
+    for invoker in local_stack.schedules:
+        name = invoker.schedule.rule_name
+        assert invoker.schedule.interval_seconds == rate_seconds(
+            rules[name].inputs["scheduleExpression"], name
+        )
+
+
+def test_schedules_are_served_and_event_pattern_rules_listed_as_inert(local_stack: LocalStack) -> None:
+    listed = {(r.type, r.name): reason for r, reason in local_stack.not_served()}
+    scheduled_rules = {s.schedule.rule_name for s in local_stack.schedules}
+
+    for rule in local_stack.declared("aws:cloudwatch/eventRule:EventRule"):
+        key = (rule.type, rule.name)
+        if rule.inputs.get("scheduleExpression"):
+            assert rule.inputs["name"] in scheduled_rules
+            assert key not in listed
+        else:
+            assert listed[key] == INERT[rule.type]
+    for target in local_stack.declared("aws:cloudwatch/eventTarget:EventTarget"):
+        assert ((target.type, target.name) in listed) == (target.inputs["rule"] not in scheduled_rules)
 
 
 def test_the_pollers_serve_the_declared_event_source_mappings(local_stack: LocalStack) -> None:

@@ -1,4 +1,5 @@
-"""``python -m local run`` as a developer meets it: the banner, a busy port, Ctrl-C."""
+"""``python -m local run`` as a developer meets it: the banner, a busy port, Ctrl-C, and
+faults injected on purpose."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 
 from local.pulumi_runner import PROJECT_ROOT
 from tests.integration.stack_process import FAST_RETRIES, StackProcess, http
+from tests.support.emulator import wait_for_execution
 
 
 def _port_is_free(port: int) -> bool:
@@ -31,6 +33,13 @@ def test_banner_names_the_api_the_emulator_and_what_is_not_run_locally(dev_stack
     assert f"curl -s -X POST {dev_stack.api_url}/order" in console
     assert "aws:cloudwatch/metricAlarm:MetricAlarm (dlq-processor-errors, order-dlq-stuck)" in console
     assert "aws:apigateway/methodSettings:MethodSettings (throttling)" in console
+    assert (
+        "aws:cloudwatch/eventRule:EventRule (execution-ended): "
+        "the emulator emits no Step Functions status-change events" in console
+    )
+    assert "reconcile-schedule" not in console  # a schedule rule is served, not listed as inert
+    assert "  dofs-order-reconciler-dev -> dofs-reconciler-dev, every 60 s" in console
+    assert "FAULT INJECTION" not in console
 
 
 @pytest.mark.parametrize("option", ["--port", "--aws-port"])
@@ -85,3 +94,37 @@ def test_ctrl_c_stops_everything_and_frees_both_ports(tmp_path: Path) -> None:
     assert stack.console.rstrip().endswith("stopped.")
     assert _port_is_free(api_port)
     assert _port_is_free(aws_port)
+
+
+def test_a_bad_fault_option_is_one_line_naming_the_valid_points() -> None:
+    finished = run_command("--port", "0", "--aws-port", "0", "--fault", "enqueue=2")
+
+    assert finished.returncode == 2
+    (error,) = [line for line in finished.stdout.splitlines() if line.startswith("error:")]
+    assert error.startswith("error: argument --fault: 'enqueue=2': expected POINT=RATE, RATE from 0 to 1")
+    assert "duplicate_delivery, enqueue" in error
+
+
+def test_an_enqueue_fault_fails_the_workflows_send_message_which_retries_it(tmp_path: Path) -> None:
+    stack = StackProcess(tmp_path, FAST_RETRIES)
+    stack.arguments += ["--fault", "enqueue=1", "--fault-seed", "1", "--schedule-every", "1"]
+    stack.start()
+    try:
+        body = (PROJECT_ROOT / "tests/fixtures/valid_order.json").read_bytes()
+        accepted = http("POST", f"{stack.api_url}/order", body)
+        assert accepted.status == 202, accepted
+        sfn = stack.client("stepfunctions")
+        execution = wait_for_execution(accepted.body["execution_arn"], timeout_seconds=60, client=sfn)
+        history = sfn.get_execution_history(executionArn=execution["executionArn"])["events"]
+        order = http("GET", f"{stack.api_url}/orders/{accepted.body['order_id']}").body
+        queued = stack.queue_depth("order_queue_url")
+    finally:
+        assert stack.stop() == 0
+
+    send_failures = [e["taskFailedEventDetails"] for e in history if e["type"] == "TaskFailed"]
+    assert [f["cause"] for f in send_failures] == ["injected fault at enqueue"] * 4  # 1 attempt, 3 retries
+    assert {f["resource"] for f in send_failures} == {"sendMessage"}
+    assert queued == 0
+    assert order["status"] != "FULFILLED"
+    assert "!!! FAULT INJECTION ON: enqueue=1, seed 1." in stack.console
+    assert "dofs-order-reconciler-dev -> dofs-reconciler-dev, every 1 s" in stack.console

@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
+from moto import mock_aws
 from moto.core.config import DefaultConfig
 
+from local.emulator_fidelity import atomic_conditional_writes
 from local.emulator_mocks import EmulatorMocks
 from local.pulumi_runner import run_program, stack_config
 from tests.support.pulumi_program import ProgramRun
 
 MOTO_CONFIG: DefaultConfig = {"stepfunctions": {"execute_state_machine": True}}
+
+
+@contextlib.contextmanager
+def in_process_emulator() -> Iterator[None]:
+    """moto's in-process mock, behaving as the local stack's emulator does: the Step
+    Functions interpreter on, conditional writes and execution names atomic."""
+    with mock_aws(config=MOTO_CONFIG), atomic_conditional_writes():
+        yield
 
 
 def provision(run: ProgramRun) -> dict[str, Any]:

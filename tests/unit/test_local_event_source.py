@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,6 +13,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from handlers.faults import FaultInjector, FaultPlan, FaultPoint
 from local.event_source import EventSourceMapping, QueuePoller, failed_message_ids
 
 BATCH = {"m1", "m2", "m3"}
@@ -151,3 +153,62 @@ def test_without_report_batch_item_failures_a_returned_list_is_ignored(sqs: Any)
     poller.deliver(batch)
 
     assert _depth(sqs, poller) == (0, 0)
+
+
+class MeetingFunction(FakeFunction):
+    """Succeeds only when two invocations are in it at the same time."""
+
+    def __init__(self) -> None:
+        super().__init__({"batchItemFailures": []})
+        self.together = threading.Barrier(2, timeout=5)
+        self._lock = threading.Lock()
+
+    def invoke(self, FunctionName: str, Payload: str) -> dict[str, Any]:  # noqa: N803 (boto3's names)
+        self.together.wait()  # BrokenBarrierError unless the other invocation arrives meanwhile
+        with self._lock:
+            return super().invoke(FunctionName, Payload)
+
+
+class CountingSqs:
+    """The SQS client, counting the messages the poller deletes."""
+
+    def __init__(self, sqs: Any) -> None:
+        self.sqs = sqs
+        self.deleted: list[str] = []
+
+    def delete_message_batch(self, QueueUrl: str, Entries: list[dict[str, str]]) -> Any:  # noqa: N803
+        self.deleted += [entry["ReceiptHandle"] for entry in Entries]
+        return self.sqs.delete_message_batch(QueueUrl=QueueUrl, Entries=Entries)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.sqs, name)
+
+
+def _duplicating(rate: float) -> FaultInjector:
+    return FaultInjector(FaultPlan(rates={FaultPoint.DUPLICATE_DELIVERY: rate}))
+
+
+def test_an_injected_duplicate_delivers_one_event_to_two_concurrent_invocations(sqs: Any) -> None:
+    function, counting = MeetingFunction(), CountingSqs(sqs)
+    poller = _poller(sqs, function)
+    poller.sqs, poller.faults = counting, _duplicating(1.0)
+    _send(sqs, poller, 1)
+
+    poller.deliver(poller.collect_batch())
+
+    first, second = function.events
+    assert first == second
+    assert len({record["messageId"] for record in first["Records"]}) == 1
+    assert len(counting.deleted) == 1
+    assert _depth(sqs, poller) == (0, 0)
+
+
+def test_without_the_fault_a_batch_is_delivered_once(sqs: Any) -> None:
+    function = FakeFunction()
+    poller = _poller(sqs, function)
+    poller.faults = _duplicating(0.0)
+    _send(sqs, poller, 3)
+
+    poller.deliver(poller.collect_batch())
+
+    assert len(function.events) == 1
