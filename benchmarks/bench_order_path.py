@@ -16,10 +16,9 @@ import time
 from pathlib import Path
 
 import boto3
-from moto import mock_aws
 
 from local.lambda_runtime import InProcessLambdaRuntime
-from tests.support.emulator import MOTO_CONFIG, provision, wait_for_execution
+from tests.support.emulator import in_process_emulator, provision, wait_for_execution
 from tests.support.pulumi_program import run_program
 
 ORDER = json.loads((Path(__file__).parents[1] / "tests/fixtures/valid_order.json").read_text())
@@ -52,7 +51,7 @@ def main() -> None:
     elapsed_ms = (time.perf_counter() - started) * 1000
     print(f"program under mocks: {elapsed_ms:.0f} ms, {len(program.resources)} resources")
 
-    with mock_aws(config=MOTO_CONFIG), InProcessLambdaRuntime() as runtime:
+    with in_process_emulator(), InProcessLambdaRuntime() as runtime:
         provision(program)
         function = program.function("dofs-api-handler-dev")
         environment = function.inputs["environment"]["variables"]

@@ -10,10 +10,9 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from local.lambda_runtime import InProcessLambdaRuntime
-from tests.support.emulator import MOTO_CONFIG, provision, wait_for_execution
+from tests.support.emulator import in_process_emulator, provision, wait_for_execution
 from tests.support.pulumi_program import ProgramRun, run_program
 
 
@@ -96,6 +95,6 @@ class Pipeline:
 
 @pytest.fixture
 def pipeline(program: ProgramRun) -> Iterator[Pipeline]:
-    with mock_aws(config=MOTO_CONFIG), InProcessLambdaRuntime() as runtime:
+    with in_process_emulator(), InProcessLambdaRuntime() as runtime:
         provision(program)
         yield Pipeline(program, runtime)
