@@ -85,7 +85,9 @@ def run_parser() -> argparse.ArgumentParser:
     add_config_option(parser, "override a stack setting for this run, like `pulumi config set` (repeatable)")
     parser.add_argument("--log-file", type=Path, help="default build/local/<stack>.log")
     parser.add_argument(
-        "--outputs-file", type=Path, help="write the stack outputs as JSON once the API is up"
+        "--outputs-file",
+        type=Path,
+        help="stack outputs as JSON, written once the API is up (default build/local/<stack>-outputs.json)",
     )
     parser.add_argument(
         "--fault",
@@ -153,7 +155,9 @@ def _signals(handler: Any) -> Iterator[None]:
 def _write_outputs(path: Path, stack: LocalStack) -> None:
     """Atomically, so that a reader waiting for the file never sees half of it."""
     partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(json.dumps({**stack.outputs, "aws_endpoint": stack.aws_endpoint}))
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    local = {"aws_endpoint": stack.aws_endpoint, "aws_region": stack.region}
+    partial.write_text(json.dumps({**stack.outputs, **local}))
     os.replace(partial, path)
 
 
@@ -178,10 +182,10 @@ def _serve(
 ) -> None:
     board = StatusBoard(stack, console)
     try:
-        print(banner(stack, log_file), file=console, flush=True)
+        outputs_file: Path = args.outputs_file or LOG_DIR / f"{args.stack}-outputs.json"
+        print(banner(stack, log_file, outputs_file), file=console, flush=True)
         print(f"(ready in {time.monotonic() - started:.1f} s)", file=console, flush=True)
-        if args.outputs_file:
-            _write_outputs(args.outputs_file, stack)
+        _write_outputs(outputs_file, stack)
         board.start()
         threading.Event().wait()
     except _StopRequested:

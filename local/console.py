@@ -130,7 +130,7 @@ def configure_logging(log_file: Path, console: TextIO) -> TextIO:
     return stream
 
 
-def banner(stack: LocalStack, log_file: Path) -> str:
+def banner(stack: LocalStack, log_file: Path, outputs_file: Path) -> str:
     endpoint, outputs = stack.aws_endpoint, stack.outputs
     api, aws = stack.api_url, f".venv/bin/aws --endpoint-url {endpoint}"
     lines = [
@@ -153,6 +153,7 @@ def banner(stack: LocalStack, log_file: Path) -> str:
         f"  {aws} sqs get-queue-attributes --attribute-names All --queue-url {outputs['order_queue_url']}",
         "",
         f"Smoke test: make smoke URL={api}   (or .venv/bin/python -m local smoke --url {api})",
+        f'Retry final failures: make redrive ARGS="--outputs {outputs_file}"   (--dry-run to look first)',
         "",
         *_schedule_lines(stack),
         *_not_served_lines(stack),

@@ -3,7 +3,8 @@
 python -m ops redrive --outputs FILE [--endpoint-url URL] [--order-id ID ...] [--dlq] [--dry-run]
 
 FILE holds the stack's outputs as JSON: ``pulumi stack output --json > FILE`` for a
-deployed stack, or what ``python -m local run --outputs-file FILE`` writes.
+deployed stack, or what ``make run`` writes (build/local/<stack>-outputs.json), which
+also names the local emulator's endpoint and region.
 """
 
 from __future__ import annotations
@@ -35,12 +36,15 @@ def redrive_parser() -> argparse.ArgumentParser:
         description="Send FULFILLMENT_FAILED orders (with --dlq, the DLQ's messages too) back to the queue.",
     )
     parser.add_argument("--outputs", type=Path, required=True, help="the stack outputs as JSON")
-    parser.add_argument("--endpoint-url", help="AWS endpoint, e.g. the local stack's http://127.0.0.1:4566")
+    parser.add_argument("--endpoint-url", help="AWS endpoint (default: the local stack's, from --outputs)")
     parser.add_argument("--region", help="AWS region (default: the environment's)")
     parser.add_argument("--order-id", action="append", dest="order_ids", help="only this order (repeatable)")
     parser.add_argument("--dlq", action="store_true", help="also move the DLQ's waiting messages")
     parser.add_argument("--dry-run", action="store_true", help="report what would move; change nothing")
     return parser
+
+
+LOCAL_OUTPUTS = ("aws_endpoint", "aws_region")  # written by the local stack only
 
 
 def read_outputs(path: Path) -> dict[str, str]:
@@ -53,14 +57,26 @@ def read_outputs(path: Path) -> dict[str, str]:
     missing = [name for name in REQUIRED_OUTPUTS if not outputs.get(name)]
     if missing:
         raise UsageError(f"--outputs {path}: missing {', '.join(missing)}")
-    return {name: str(outputs[name]) for name in REQUIRED_OUTPUTS}
+    return {name: str(outputs[name]) for name in (*REQUIRED_OUTPUTS, *LOCAL_OUTPUTS) if outputs.get(name)}
+
+
+def _session(args: argparse.Namespace, outputs: dict[str, str]) -> tuple[boto3.session.Session, str | None]:
+    """A session for the stack: a local stack's emulator accepts any credentials."""
+    endpoint = args.endpoint_url or outputs.get("aws_endpoint")
+    region = args.region or outputs.get("aws_region")
+    if "aws_endpoint" in outputs and endpoint == outputs["aws_endpoint"]:
+        local = boto3.session.Session(
+            aws_access_key_id="local", aws_secret_access_key="local", region_name=region
+        )
+        return local, endpoint
+    return boto3.session.Session(region_name=region), endpoint
 
 
 def redrive(args: argparse.Namespace, out: TextIO) -> int:
     outputs = read_outputs(args.outputs)
-    session = boto3.session.Session(region_name=args.region)
-    dynamodb = session.resource("dynamodb", endpoint_url=args.endpoint_url)
-    sqs = session.client("sqs", endpoint_url=args.endpoint_url)
+    session, endpoint = _session(args, outputs)
+    dynamodb = session.resource("dynamodb", endpoint_url=endpoint)
+    sqs = session.client("sqs", endpoint_url=endpoint)
     service = OrderRedrive(
         OrderRepository(outputs["orders_table_name"], dynamodb),
         FailedOrderRepository(outputs["failed_orders_table_name"], dynamodb),
