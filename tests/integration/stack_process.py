@@ -39,7 +39,7 @@ class HttpResult:
 def http(method: str, url: str, body: Any = None, headers: Mapping[str, str] | None = None) -> HttpResult:
     data = json.dumps(body).encode() if body is not None and not isinstance(body, bytes) else body
     request = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))
-    if data is not None and "Content-Type" not in request.headers:
+    if data is not None and not request.has_header("Content-type"):  # urllib's capitalisation
         request.add_header("Content-Type", "application/json")
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
