@@ -33,8 +33,8 @@ from handlers.validator import find_problems
 logger = get_logger("api_handler")
 
 IDEMPOTENCY_HEADER = "idempotency-key"
-IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
-ORDER_ID_PATTERN = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+IDEMPOTENCY_KEY_PATTERN = re.compile(r"[\x21-\x7e]{1,255}")
+ORDER_ID_PATTERN = re.compile(r"[A-Za-z0-9-]{1,64}")
 RETRY_AFTER = {"Retry-After": "1"}
 MAX_PROBLEMS_LISTED = 50
 
@@ -102,7 +102,7 @@ def _idempotency_key(request: ApiRequest) -> str | None:
     key = request.header(IDEMPOTENCY_HEADER)
     if key is None:
         return None
-    if not IDEMPOTENCY_KEY_PATTERN.match(key):
+    if not IDEMPOTENCY_KEY_PATTERN.fullmatch(key):
         raise ApiError(
             400,
             "invalid_idempotency_key",
@@ -147,7 +147,7 @@ def create_order(request: ApiRequest, params: dict[str, str]) -> dict[str, Any]:
 
 def get_order(request: ApiRequest, params: dict[str, str]) -> dict[str, Any]:
     order_id = params.get("order_id", "")
-    if not ORDER_ID_PATTERN.match(order_id):
+    if not ORDER_ID_PATTERN.fullmatch(order_id):
         raise ApiError(400, "invalid_order_id", "order_id must be 1 to 64 letters, digits or dashes")
     return json_response(200, _intake_service().status(order_id))
 

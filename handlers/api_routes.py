@@ -29,7 +29,7 @@ class Route:
             f"(?P<{segment[1:-1]}>[^/]+)" if segment.startswith("{") else re.escape(segment)
             for segment in self.resource.split("/")
         ]
-        return re.compile("^" + "/".join(segments) + "/?$")
+        return re.compile("^" + "/".join(segments) + r"/?\Z")
 
 
 ROUTES: tuple[Route, ...] = (

@@ -137,6 +137,12 @@ def parse_json_decimal(text: str | bytes) -> Any:
     def _reject_constant(name: str) -> Any:
         raise ValueError(f"{name} is not a valid JSON number")
 
+    def _decimal(text: str) -> Decimal:
+        try:
+            return Decimal(text)
+        except InvalidOperation:  # an exponent beyond what Decimal can hold
+            raise ValueError(f"number {text[:32]} is out of range") from None
+
     def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         result: dict[str, Any] = {}
         for key, value in pairs:
@@ -145,7 +151,7 @@ def parse_json_decimal(text: str | bytes) -> Any:
             result[key] = value
         return result
 
-    return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant, object_pairs_hook=_object)
+    return json.loads(text, parse_float=_decimal, parse_constant=_reject_constant, object_pairs_hook=_object)
 
 
 def _encode_decimal(value: Any) -> Any:

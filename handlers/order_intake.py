@@ -140,6 +140,8 @@ class OrderIntakeService:
             status = OrderStatus(existing["status"])
             if existing.get("execution_arn"):
                 return AcceptedOrder(order_id, status, str(existing["execution_arn"]))
+            if status is not OrderStatus.RECEIVED:  # the reconciler gave up on starting it
+                return AcceptedOrder(order_id, status, None)
             raw_body = str(existing["request_body"])
         try:
             execution_arn = self.workflow.start(order_id, raw_body)

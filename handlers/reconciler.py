@@ -115,18 +115,19 @@ class OrderReconciler:
         exhausted = int(item.get("reconcile_attempts", 0)) >= self.config.max_attempts
         if status is OrderStatus.PENDING_FULFILLMENT:
             if exhausted:
-                return self._give_up(order_id, status)
+                return self._claimed(item, lambda: self._give_up(order_id, status))
             return self._claimed(item, lambda: self._enqueue(order_id))
         execution = self.workflow.execution_status(order_id)
         if execution == RUNNING:
             return Action.RUNNING
         if exhausted:
-            return self._give_up(order_id, status)
+            return self._claimed(item, lambda: self._give_up(order_id, status))
         if execution is None and status is OrderStatus.RECEIVED:
             return self._claimed(item, lambda: self._start(order_id, str(item["request_body"])))
         if status is OrderStatus.VALIDATED:
             return self._claimed(item, lambda: self._drive_on_validated(order_id))
-        return self._give_up(order_id, status, f"its execution ended {execution} without recording the order")
+        why = f"its execution ended {execution} without recording the order"
+        return self._claimed(item, lambda: self._give_up(order_id, status, why))
 
     def _claimed(self, item: dict[str, Any], act: Callable[[], Action]) -> Action:
         status = OrderStatus(item["status"])

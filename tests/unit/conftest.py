@@ -12,8 +12,15 @@ import pytest
 from moto import mock_aws
 
 from handlers import fulfill_order
+from handlers.models import STATUS_INDEX
 from handlers.repository import FailedOrderRepository, OrderRepository
-from tests.unit.support import FAILED_ORDERS_TABLE, ORDERS_TABLE, STATE_MACHINE_NAME, fixture_text
+from tests.unit.support import (
+    FAILED_ORDERS_TABLE,
+    ORDER_QUEUE_NAME,
+    ORDERS_TABLE,
+    STATE_MACHINE_NAME,
+    fixture_text,
+)
 
 PASS_DEFINITION = {"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}
 STATES_TRUST_POLICY = {
@@ -43,16 +50,37 @@ def moto_aws() -> Iterator[None]:
         yield
 
 
+# The orders table's status index, as the stack declares it: what the reconciler queries.
+STATUS_INDEX_SCHEMA: dict[str, Any] = {
+    "IndexName": STATUS_INDEX,
+    "KeySchema": [
+        {"AttributeName": "status", "KeyType": "HASH"},
+        {"AttributeName": "updated_at", "KeyType": "RANGE"},
+    ],
+    "Projection": {"ProjectionType": "KEYS_ONLY"},
+}
+
+
 @pytest.fixture
 def tables(moto_aws: None) -> Tables:
     dynamodb = boto3.resource("dynamodb")
-    for name in (ORDERS_TABLE, FAILED_ORDERS_TABLE):
-        dynamodb.create_table(
-            TableName=name,
-            KeySchema=[{"AttributeName": "order_id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "order_id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+    dynamodb.create_table(
+        TableName=ORDERS_TABLE,
+        KeySchema=[{"AttributeName": "order_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[
+            {"AttributeName": "order_id", "AttributeType": "S"},
+            {"AttributeName": "status", "AttributeType": "S"},
+            {"AttributeName": "updated_at", "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexes=[STATUS_INDEX_SCHEMA],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb.create_table(
+        TableName=FAILED_ORDERS_TABLE,
+        KeySchema=[{"AttributeName": "order_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "order_id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
     return Tables(dynamodb, dynamodb.Table(ORDERS_TABLE), dynamodb.Table(FAILED_ORDERS_TABLE))
 
 
@@ -66,12 +94,20 @@ def handler_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("FULFILLMENT_RANDOM_SEED", raising=False)
     monkeypatch.delenv("MAX_ORDER_BODY_BYTES", raising=False)
     monkeypatch.delenv("STEP_FUNCTION_ARN", raising=False)
+    monkeypatch.delenv("ORDER_QUEUE_URL", raising=False)
 
 
 @pytest.fixture
 def handler_tables(tables: Tables, handler_env: None) -> Tables:
     """The tables, with the environment that points the handlers at them."""
     return tables
+
+
+@pytest.fixture(autouse=True)
+def _no_fault_plan(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Faults only where a test asks for them; and never the Lambda marker, which refuses a plan."""
+    monkeypatch.delenv("DOFS_FAULTS", raising=False)
+    monkeypatch.delenv("AWS_EXECUTION_ENV", raising=False)
 
 
 @pytest.fixture(autouse=True)
@@ -92,6 +128,14 @@ def state_machine_arn(moto_aws: None, handler_env: None, monkeypatch: pytest.Mon
     )["stateMachineArn"]
     monkeypatch.setenv("STEP_FUNCTION_ARN", arn)
     return arn
+
+
+@pytest.fixture
+def order_queue_url(moto_aws: None, handler_env: None, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A (moto) order queue, named to the handlers as the stack names it."""
+    url: str = boto3.client("sqs").create_queue(QueueName=ORDER_QUEUE_NAME)["QueueUrl"]
+    monkeypatch.setenv("ORDER_QUEUE_URL", url)
+    return url
 
 
 @pytest.fixture

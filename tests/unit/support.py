@@ -6,6 +6,7 @@ import base64
 import copy
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 ORDERS_TABLE = "dofs-orders-test"
 FAILED_ORDERS_TABLE = "dofs-failed-orders-test"
 STATE_MACHINE_NAME = "dofs-order-processing-test"
+ORDER_QUEUE_NAME = "dofs-order-queue-test"
 
 
 def fixture_text(name: str) -> str:
@@ -143,6 +145,21 @@ def scan_all(table: Any) -> list[dict[str, Any]]:
     return items
 
 
+def iso(moment: datetime) -> str:
+    """A timestamp as the repository writes ``updated_at``: UTC, milliseconds, ``Z``."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def queue_bodies(sqs: Any, queue_url: str) -> list[Any]:
+    """The parsed bodies of every message on the queue (received, so not visible again)."""
+    bodies: list[Any] = []
+    while True:
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+        if not messages:
+            return bodies
+        bodies += [json.loads(message["Body"]) for message in messages]
+
+
 def client_error(code: str, operation: str = "PutItem") -> ClientError:
     return ClientError({"Error": {"Code": code, "Message": f"simulated {code}"}}, operation)
 
@@ -169,6 +186,9 @@ class FailingTable:
 
     def delete_item(self, **kwargs: Any) -> Any:
         return self._fail("delete_item")
+
+    def query(self, **kwargs: Any) -> Any:
+        return self._fail("query")
 
 
 class FailingResource:

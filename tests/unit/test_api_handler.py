@@ -14,19 +14,19 @@ from handlers import api_handler, aws, order_storage, validator
 from handlers.errors import DofsError, OrderTooLargeError, TransientStorageError
 from handlers.http import ApiError, parse_event
 from handlers.models import parse_json_decimal
-from handlers.order_intake import OrderIntakeService, WorkflowStarter
+from handlers.order_intake import OrderIntakeService, WorkflowStarter, order_id_for
 from handlers.repository import OrderRepository
 from tests.unit.conftest import Tables
 from tests.unit.support import (
     ORDERS_TABLE,
     FailingResource,
-    PartlyFailingResource,
     api_event,
     client_error,
     fail_dynamodb,
     fixture_data,
     fixture_text,
     get_item,
+    json_text,
     logged,
     response_json,
     scan_all,
@@ -135,11 +135,95 @@ def test_orders_without_a_key_get_distinct_ids(
     assert len(scan_all(api.orders)) == 2
 
 
-def test_the_api_accepts_an_order_the_workflow_will_reject(api: Tables) -> None:
-    # Content is the workflow's job: the API answers fast and the rejection is recorded later.
-    body = accepted(post(fixture_text("invalid_order_missing_customer.json")))
+def test_the_api_accepts_an_order_the_workflow_will_reject(api: Tables, state_machine_arn: str) -> None:
+    # Rules across fields are the workflow's job: the API answers fast, the rejection comes later.
+    body = accepted(post(fixture_text("order_with_wrong_total.json")))
 
     assert body["status"] == "RECEIVED"
+    item = get_item(api.orders, body["order_id"])
+    assert item is not None
+    assert item["request_body"] == fixture_text("order_with_wrong_total.json")
+    (execution,) = executions(state_machine_arn)
+    assert execution["executionArn"] == body["execution_arn"]
+
+
+def test_an_order_missing_its_customer_is_a_422_naming_it_and_stores_nothing(
+    api: Tables, state_machine_arn: str
+) -> None:
+    response = post(fixture_text("invalid_order_missing_customer.json"))
+
+    body = assert_error(response, 422, "invalid_order")
+    assert body["problems"] == ["customer_id: is required"]
+    assert "customer_id" in body["message"]
+    assert scan_all(api.orders) == []
+    assert executions(state_machine_arn) == []
+
+
+def test_a_422_lists_every_problem_of_the_order(api: Tables, state_machine_arn: str) -> None:
+    order = fixture_data("valid_order.json")
+    order["customer_id"] = ""
+    order["items"][1]["quantity"] = 0
+    order["shipping_address"]["country"] = "\u0007"
+    order["coupon"] = "FREE"
+
+    body = assert_error(post(json_text(order)), 422, "invalid_order")
+
+    assert sorted(problem.split(":")[0] for problem in body["problems"]) == [
+        "coupon",
+        "customer_id",
+        "items[1].quantity",
+        "shipping_address.country",
+    ]
+    assert all(problem in body["message"] for problem in body["problems"])
+    assert scan_all(api.orders) == []
+    assert executions(state_machine_arn) == []
+
+
+def test_a_422_lists_at_most_fifty_problems_and_counts_the_rest(api: Tables) -> None:
+    order = fixture_data("valid_order.json")
+    order["items"] = [{"product_id": "", "quantity": 0, "price": Decimal("-1")}] * 30
+
+    body = assert_error(post(json_text(order)), 422, "invalid_order")
+
+    assert len(body["problems"]) == api_handler.MAX_PROBLEMS_LISTED + 1
+    assert body["problems"][-1] == f"... and {90 - api_handler.MAX_PROBLEMS_LISTED} more"
+    assert scan_all(api.orders) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [r"cust\u0000123", r"cust\ud800", r"cust\u0378"],
+    ids=["NUL", "lone surrogate", "unassigned code point"],
+)
+def test_text_with_characters_no_name_contains_is_a_422(
+    api: Tables, state_machine_arn: str, text: str
+) -> None:
+    # Written as JSON escapes, the way a client can send them.
+    body_text = fixture_text("valid_order.json").replace('"cust_123"', f'"{text}"')
+    assert body_text != fixture_text("valid_order.json")
+
+    body = assert_error(post(body_text), 422, "invalid_order")
+
+    (problem,) = body["problems"]
+    assert problem.startswith("customer_id: ")
+    assert scan_all(api.orders) == []
+    assert executions(state_machine_arn) == []
+
+
+def test_a_key_named_twice_in_one_object_is_a_400_and_stores_nothing(
+    api: Tables, state_machine_arn: str
+) -> None:
+    # Parsers disagree on which value wins; the API refuses to guess.
+    body_text = fixture_text("valid_order.json").replace(
+        '"customer_id": "cust_123",', '"customer_id": "cust_123", "customer_id": "cust_999",'
+    )
+    assert body_text.count('"customer_id"') == 2
+
+    body = assert_error(post(body_text), 400, "invalid_json")
+
+    assert "customer_id" in body["message"]
+    assert scan_all(api.orders) == []
+    assert executions(state_machine_arn) == []
 
 
 @pytest.mark.parametrize(
@@ -187,7 +271,7 @@ def _run_validation_and_storage(order_id: str, request_body: str) -> dict[str, A
 
 
 def test_get_order_shows_why_a_rejected_order_was_rejected(api: Tables) -> None:
-    created = accepted(post(fixture_text("invalid_order_missing_customer.json")))
+    created = accepted(post(fixture_text("order_with_wrong_total.json")))
     stored = get_item(api.orders, created["order_id"])
     assert stored is not None
     outcome = _run_validation_and_storage(created["order_id"], stored["request_body"])
@@ -197,7 +281,9 @@ def test_get_order_shows_why_a_rejected_order_was_rejected(api: Tables) -> None:
     assert view["status"] == "REJECTED"
     assert view["failure"]["stage"] == "validation"
     assert view["failure"]["reasons"] == outcome["reasons"]
-    assert any(reason.startswith("customer_id") for reason in view["failure"]["reasons"])
+    (reason,) = view["failure"]["reasons"]
+    assert reason.startswith("total_amount")
+    assert "60.08" in reason
 
 
 def test_get_order_shows_a_validated_order_with_money_as_exact_strings(
@@ -318,14 +404,32 @@ def _body_of_size(size: int, filler: str = "x") -> str:
     return body
 
 
+def _valid_order_of_size(size: int) -> str:
+    """The valid fixture order, padded with trailing whitespace (still the same JSON) to ``size`` bytes."""
+    order = fixture_text("valid_order.json")
+    body = order + " " * (size - len(order.encode("utf-8")))
+    assert len(body.encode("utf-8")) == size
+    return body
+
+
 def test_a_body_over_the_limit_is_a_413_and_one_at_the_limit_is_accepted(
     api: Tables, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MAX_ORDER_BODY_BYTES", "512")
 
-    assert_error(post(_body_of_size(513)), 413, "body_too_large")
-    accepted(post(_body_of_size(512)))
+    assert_error(post(_valid_order_of_size(513)), 413, "body_too_large")
+    assert scan_all(api.orders) == []
+    accepted(post(_valid_order_of_size(512)))
     assert len(scan_all(api.orders)) == 1
+
+
+def test_the_size_limit_is_checked_before_the_order_shape(
+    api: Tables, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MAX_ORDER_BODY_BYTES", "512")
+
+    assert_error(post(_body_of_size(513)), 413, "body_too_large")
+    assert_error(post(_body_of_size(512)), 422, "invalid_order")
 
 
 def test_the_size_limit_counts_bytes_not_characters(api: Tables, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -422,34 +526,79 @@ def test_a_255_character_idempotency_key_is_accepted(api: Tables, valid_order_te
 # --- when a dependency fails ----------------------------------------------------------------
 
 
-def test_a_workflow_that_cannot_start_is_a_503_and_a_keyed_retry_completes_the_order(
-    api: Tables, state_machine_arn: str, valid_order_text: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    missing_machine = state_machine_arn.rsplit(":", 1)[0] + ":dofs-no-such-machine"
-    monkeypatch.setenv("STEP_FUNCTION_ARN", missing_machine)
+def _use_missing_state_machine(state_machine_arn: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STEP_FUNCTION_ARN", state_machine_arn.rsplit(":", 1)[0] + ":dofs-no-such-machine")
 
-    failed = post(valid_order_text, key="retry-key")
 
-    body = assert_error(failed, 503, "workflow_unavailable")
-    assert failed["headers"]["Retry-After"]
-    assert "same Idempotency-Key" in body["message"]
-    order_id = body["order_id"]
-    item = get_item(api.orders, order_id)
+def assert_recorded_but_not_started(api: Tables, body: dict[str, Any], request_body: str) -> dict[str, Any]:
+    """The 202 of an order StartExecution refused: RECEIVED, no ARN, the record kept for the reconciler."""
+    assert body["status"] == "RECEIVED"
+    assert body["execution_arn"] is None
+    item = get_item(api.orders, body["order_id"])
     assert item is not None
     assert item["status"] == "RECEIVED"
-    assert item["request_body"] == valid_order_text
+    assert item["request_body"] == request_body
     assert "execution_arn" not in item
+    return item
+
+
+def test_a_workflow_that_cannot_start_is_still_a_202_and_a_keyed_retry_completes_the_order(
+    api: Tables, state_machine_arn: str, valid_order_text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _use_missing_state_machine(state_machine_arn, monkeypatch)
+
+    first = accepted(post(valid_order_text, key="retry-key"))
+
+    order_id = first["order_id"]
+    assert order_id == order_id_for("retry-key")
+    assert_recorded_but_not_started(api, first, valid_order_text)
     assert executions(state_machine_arn) == []
 
     monkeypatch.setenv("STEP_FUNCTION_ARN", state_machine_arn)
     retried = accepted(post(valid_order_text, key="retry-key"))
 
     assert retried["order_id"] == order_id
+    assert retried["status"] == "RECEIVED"
     (execution,) = executions(state_machine_arn)
     assert execution["name"] == order_id
     item = get_item(api.orders, order_id)
     assert item is not None
     assert item["execution_arn"] == retried["execution_arn"] == execution["executionArn"]
+    assert len(scan_all(api.orders)) == 1
+
+
+def test_an_unkeyed_order_whose_workflow_cannot_start_is_a_202_and_kept_for_the_reconciler(
+    api: Tables,
+    state_machine_arn: str,
+    valid_order_text: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _use_missing_state_machine(state_machine_arn, monkeypatch)
+    capsys.readouterr()
+
+    response = post(valid_order_text)
+
+    body = accepted(response)
+    assert response["headers"]["Location"] == body["status_url"]
+    assert_recorded_but_not_started(api, body, valid_order_text)
+    assert executions(state_machine_arn) == []
+    (warning,) = logged(capsys.readouterr().out, "workflow not started; the reconciler will start it")
+    assert warning["level"] == "WARNING"
+    assert warning["order_id"] == body["order_id"]
+    assert "StateMachineDoesNotExist" in warning["error"]
+
+
+def test_get_order_shows_an_unstarted_order_as_received_without_an_execution(
+    api: Tables, state_machine_arn: str, valid_order_text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _use_missing_state_machine(state_machine_arn, monkeypatch)
+    created = accepted(post(valid_order_text))
+
+    view = response_json(get(f"/orders/{created['order_id']}"))
+
+    assert view["status"] == "RECEIVED"
+    assert view["execution_arn"] is None
 
 
 class FailingStepFunctions:
@@ -466,92 +615,41 @@ UNREACHABLE = EndpointConnectionError(endpoint_url="https://states.ap-south-1.am
 READ_TIMEOUT = ReadTimeoutError(endpoint_url="https://states.ap-south-1.amazonaws.com")
 
 
-DELETE_ONLY = frozenset({"delete_item"})
+@pytest.mark.parametrize(
+    "error",
+    [UNREACHABLE, READ_TIMEOUT, client_error("ServiceUnavailable", "StartExecution")],
+    ids=["unreachable", "read timeout", "service unavailable"],
+)
+@pytest.mark.parametrize("key", [None, "broken-start"], ids=["unkeyed", "keyed"])
+def test_any_failed_start_keeps_the_record_and_answers_202_without_an_execution(
+    api: Tables, valid_order_text: str, monkeypatch: pytest.MonkeyPatch, error: Exception, key: str | None
+) -> None:
+    # Whether or not the request reached Step Functions, the record is the promise: the
+    # reconciler starts the order (the execution name is the order id, so at most once).
+    monkeypatch.setattr(aws, "stepfunctions_client", lambda: FailingStepFunctions(error))
+
+    body = accepted(post(valid_order_text, key=key))
+
+    assert_recorded_but_not_started(api, body, valid_order_text)
+    assert [item["order_id"] for item in scan_all(api.orders)] == [body["order_id"]]
 
 
-def _use_missing_state_machine(state_machine_arn: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("STEP_FUNCTION_ARN", state_machine_arn.rsplit(":", 1)[0] + ":dofs-no-such-machine")
-
-
-def test_an_unkeyed_order_whose_workflow_cannot_start_is_a_503_and_leaves_no_record(
+def test_a_retry_of_an_unkeyed_order_that_did_not_start_is_a_second_order(
     api: Tables, state_machine_arn: str, valid_order_text: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Without a key the API cannot tell a retry from a new order; both are kept.
     _use_missing_state_machine(state_machine_arn, monkeypatch)
-
-    failed = post(valid_order_text)
-
-    body = assert_error(failed, 503, "workflow_unavailable")
-    assert failed["headers"]["Retry-After"]
-    assert "not accepted" in body["message"]
-    assert "Idempotency-Key" not in body["message"], "an unkeyed client cannot retry with a key"
-    assert "order_id" not in body, "no order exists to look up"
-    assert scan_all(api.orders) == []
-    assert executions(state_machine_arn) == []
-
-
-def test_an_unreachable_step_functions_leaves_no_unkeyed_record(
-    api: Tables, valid_order_text: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(aws, "stepfunctions_client", lambda: FailingStepFunctions(UNREACHABLE))
-
-    assert_error(post(valid_order_text), 503, "workflow_unavailable")
-
-    assert scan_all(api.orders) == []
-
-
-def test_a_retry_after_an_unkeyed_503_creates_a_fresh_order(
-    api: Tables, state_machine_arn: str, valid_order_text: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    _use_missing_state_machine(state_machine_arn, monkeypatch)
-    assert_error(post(valid_order_text), 503, "workflow_unavailable")
+    first = accepted(post(valid_order_text))
     monkeypatch.setenv("STEP_FUNCTION_ARN", state_machine_arn)
 
-    body = accepted(post(valid_order_text))
+    second = accepted(post(valid_order_text))
 
-    (item,) = scan_all(api.orders)
-    assert item["order_id"] == body["order_id"]
-    assert item["status"] == "RECEIVED"
-    assert item["request_body"] == valid_order_text
-    assert item["execution_arn"] == body["execution_arn"]
-    (execution,) = executions(state_machine_arn)
-    assert execution["name"] == body["order_id"]
-
-
-def test_a_start_that_may_have_happened_keeps_the_unkeyed_record_and_names_it(
-    api: Tables, valid_order_text: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    # The connection broke after the request was sent: the execution may be running and
-    # will write to this record, so it must not be deleted.
-    monkeypatch.setattr(aws, "stepfunctions_client", lambda: FailingStepFunctions(READ_TIMEOUT))
-
-    body = assert_error(post(valid_order_text), 503, "workflow_unavailable")
-
-    assert "recorded" in body["message"]
-    item = get_item(api.orders, body["order_id"])
-    assert item is not None
-    assert item["status"] == "RECEIVED"
-    assert logged(capsys.readouterr().out, "unstarted order discarded") == []
-
-
-def test_a_failed_discard_is_logged_and_still_answered_with_a_503(
-    api: Tables, valid_order_text: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setattr(aws, "stepfunctions_client", lambda: FailingStepFunctions(UNREACHABLE))
-    monkeypatch.setattr(
-        aws,
-        "dynamodb_resource",
-        lambda: PartlyFailingResource(api.dynamodb, client_error("ThrottlingException"), DELETE_ONLY),
+    assert second["order_id"] != first["order_id"]
+    assert sorted(item["order_id"] for item in scan_all(api.orders)) == sorted(
+        [first["order_id"], second["order_id"]]
     )
-
-    body = assert_error(post(valid_order_text), 503, "workflow_unavailable")
-
-    (item,) = scan_all(api.orders)
-    assert item["status"] == "RECEIVED"
-    assert body["order_id"] == item["order_id"], "the record stayed, so the answer names it"
-    (entry,) = logged(capsys.readouterr().out, "unstarted order not discarded")
-    assert entry["level"] == "ERROR"
-    assert entry["order_id"] == item["order_id"]
-    assert "ThrottlingException" in entry["exception"]
+    (execution,) = executions(state_machine_arn)
+    assert execution["name"] == second["order_id"]
 
 
 def test_starting_an_existing_execution_returns_its_arn(api: Tables, state_machine_arn: str) -> None:
@@ -636,8 +734,8 @@ def _workflow_input_bytes(body: str) -> int:
 
 
 def _body_with_workflow_input_of(size: int) -> str:
-    """Valid JSON padded with newlines (escaped to two bytes each) and a space, to ``size`` exactly."""
-    body = '{"pad": 1}'
+    """The valid order padded with newlines (escaped to two bytes each) and a space, to ``size`` exactly."""
+    body = fixture_text("valid_order.json")
     missing = size - _workflow_input_bytes(body)
     body += "\n" * (missing // 2) + " " * (missing % 2)
     assert _workflow_input_bytes(body) == size
@@ -648,8 +746,8 @@ def test_an_order_whose_workflow_input_would_exceed_the_limit_is_a_413_and_store
     api: Tables, state_machine_arn: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MAX_ORDER_BODY_BYTES", "200000")
-    # Each \" is 2 bytes as sent and 4 once the body is escaped into the workflow input.
-    body = '{"pad": "' + '\\"' * 70_000 + '"}'
+    # A valid order; each newline after it is 1 byte as sent and 2 once escaped into the input.
+    body = fixture_text("valid_order.json") + "\n" * 140_000
     assert len(body.encode("utf-8")) < 200_000
     assert _workflow_input_bytes(body) > STEP_FUNCTIONS_INPUT_LIMIT
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from handlers import api_handler, dlq_processor, fulfill_order, order_storage, validator
+from handlers import api_handler, dlq_processor, fulfill_order, order_storage, reconciler, validator
 from handlers.models import OrderStatus
 from handlers.order_intake import order_id_for
 from tests.unit.conftest import Tables
@@ -25,7 +25,14 @@ from tests.unit.support import (
 )
 
 PENDING = OrderStatus.PENDING_FULFILLMENT.value
-HANDLER_LOGGERS = ("api_handler", "validator", "order_storage", "fulfill_order", "dlq_processor")
+HANDLER_LOGGERS = (
+    "api_handler",
+    "validator",
+    "order_storage",
+    "fulfill_order",
+    "dlq_processor",
+    "reconciler",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -151,6 +158,41 @@ def test_the_dlq_processor_logs_the_order_id(env: Tables, capsys: pytest.Capture
     assert found[0]["status"] == "FULFILLMENT_FAILED"
 
 
+def test_the_reconciler_logs_each_order_it_acts_on_and_a_summary(
+    env: Tables, order_queue_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name, value in {
+        "RECONCILE_RECEIVED_AFTER_SECONDS": "60",
+        "RECONCILE_PENDING_AFTER_SECONDS": "600",
+        "RECONCILE_MAX_ATTEMPTS": "3",
+    }.items():
+        monkeypatch.setenv(name, value)
+    seed_order(env.orders, "ord-r1", OrderStatus.RECEIVED.value)
+    seed_order(env.orders, "ord-r2", PENDING)
+    no_body = seed_order(env.orders, "ord-r3", OrderStatus.RECEIVED.value)
+    del no_body["request_body"]
+    env.orders.put_item(Item=no_body)
+    capsys.readouterr()
+
+    reconciler.handler({}, None)
+
+    found = entries(capsys)
+    assert all(entry["service"] == "reconciler" for entry in found)
+    reconciled = {e["order_id"]: e for e in found if e["message"] == "order reconciled"}
+    assert {order_id: e["action"] for order_id, e in reconciled.items()} == {
+        "ord-r1": "started",
+        "ord-r2": "enqueued",
+    }
+    (failure,) = [e for e in found if e["message"] == "order not reconciled; the next run tries again"]
+    assert failure["level"] == "WARNING"
+    assert failure["order_id"] == "ord-r3"
+    assert failure["status"] == "RECEIVED"
+    assert "KeyError" in failure["error"]
+    (summary,) = [e for e in found if e["message"] == "reconciliation finished"]
+    assert (summary["started"], summary["enqueued"], summary["error"]) == (1, 1, 1)
+    assert "order_id" not in summary
+
+
 # --- refused requests -----------------------------------------------------------------------
 
 
@@ -186,7 +228,7 @@ def test_a_reused_idempotency_key_is_refused_naming_the_keys_order(
 
 
 @pytest.mark.parametrize("key", [None, "start-key"], ids=["unkeyed", "keyed"])
-def test_a_workflow_that_cannot_start_is_refused_naming_the_order(
+def test_a_workflow_that_cannot_start_is_accepted_with_a_warning_naming_the_order(
     env: Tables,
     state_machine_arn: str,
     monkeypatch: pytest.MonkeyPatch,
@@ -198,17 +240,31 @@ def test_a_workflow_that_cannot_start_is_refused_naming_the_order(
 
     response = post(fixture_text("valid_order.json"), key=key)
 
-    assert response["statusCode"] == 503
+    assert response["statusCode"] == 202
+    order_id = response_json(response)["order_id"]
     found = entries(capsys)
-    (entry,) = [entry for entry in found if entry["message"] == "request refused"]
-    order_id = entry["order_id"]
+    assert [(e["message"], e["level"]) for e in found] == [
+        ("workflow not started; the reconciler will start it", "WARNING"),
+        ("order accepted", "INFO"),
+    ]
     assert_about(found, "api_handler", order_id)
-    if key is None:
-        assert [e["message"] for e in found] == ["unstarted order discarded", "request refused"]
-        assert get_item(env.orders, order_id) is None
-    else:
+    assert "StartExecution failed" in found[0]["error"]
+    if key is not None:
         assert order_id == order_id_for(key)
-        assert get_item(env.orders, order_id) is not None
+    assert get_item(env.orders, order_id) is not None
+
+
+def test_an_order_refused_for_its_shape_is_logged_without_an_order_id(
+    env: Tables, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+
+    post(fixture_text("invalid_order_missing_customer.json"), key="shape-key")
+
+    (entry,) = refusals(capsys)
+    assert entry["status"] == 422
+    assert entry["service"] == "api_handler"
+    assert "order_id" not in entry, "nothing was stored, so no order exists to name"
 
 
 def test_a_refusal_about_no_order_carries_no_order_id(

@@ -37,6 +37,36 @@ def test_parse_json_decimal_refuses_non_json_numbers(text: str) -> None:
         parse_json_decimal(text)
 
 
+@pytest.mark.parametrize(
+    "text",
+    ['{"a": 1, "a": 1}', '{"a": 1, "b": {"c": 1, "c": 2}}', '[{"x": 1}, {"x": 1, "x": 2}]'],
+    ids=["top level, same value", "nested object", "object in a list"],
+)
+def test_parse_json_decimal_refuses_a_key_named_twice_in_one_object(text: str) -> None:
+    with pytest.raises(ValueError, match="twice"):
+        parse_json_decimal(text)
+
+
+def test_the_same_key_in_different_objects_is_fine() -> None:
+    assert parse_json_decimal('[{"a": 1}, {"a": 2}, {"b": {"a": 3}}]') == [
+        {"a": 1},
+        {"a": 2},
+        {"b": {"a": 3}},
+    ]
+
+
+def test_a_duplicated_key_is_named_bounded_and_ascii_in_the_error() -> None:
+    key = "\u00e9" + "k" * 500
+
+    with pytest.raises(ValueError) as raised:
+        parse_json_decimal(f'{{"{key}": 1, "{key}": 2}}')
+
+    message = str(raised.value)
+    assert message.isascii()
+    assert "\\xe9" + "k" * 63 in message
+    assert "k" * 64 not in message
+
+
 def test_dump_json_writes_decimal_as_exact_strings_with_sorted_keys() -> None:
     text = dump_json({"b": Decimal("0.10"), "a": [Decimal("29.99"), 2]})
 

@@ -45,7 +45,7 @@ def store_event(order_id: str = ORDER_ID) -> dict[str, Any]:
 
 
 def rejection_event(order_id: str = ORDER_ID) -> dict[str, Any]:
-    output = validation_output(fixture_text("invalid_order_missing_customer.json"), order_id)
+    output = validation_output(fixture_text("order_with_wrong_total.json"), order_id)
     assert output["valid"] is False
     return {"operation": "record_rejection", "order_id": order_id, "reasons": output["reasons"]}
 
@@ -129,7 +129,7 @@ def test_store_validated_after_a_final_failure_is_a_conflict(
 
 
 def test_record_rejection_writes_the_reasons_and_a_failed_order_record(handler_tables: Tables) -> None:
-    receive(handler_tables, body=fixture_text("invalid_order_missing_customer.json"))
+    receive(handler_tables, body=fixture_text("order_with_wrong_total.json"))
     event = rejection_event()
 
     result = order_storage.handler(event, None)
@@ -140,7 +140,7 @@ def test_record_rejection_writes_the_reasons_and_a_failed_order_record(handler_t
     assert item["status"] == "REJECTED"
     assert item["failure_stage"] == "validation"
     assert item["failure_reasons"] == event["reasons"]
-    assert any(reason.startswith("customer_id") for reason in item["failure_reasons"])
+    assert [reason.split(":")[0] for reason in item["failure_reasons"]] == ["total_amount"]
     assert "failed_at" in item
     failed = get_item(handler_tables.failed, ORDER_ID)
     assert failed is not None
@@ -149,7 +149,7 @@ def test_record_rejection_writes_the_reasons_and_a_failed_order_record(handler_t
 
 
 def test_record_rejection_twice_keeps_one_failed_record(handler_tables: Tables) -> None:
-    receive(handler_tables, body=fixture_text("invalid_order_missing_customer.json"))
+    receive(handler_tables, body=fixture_text("order_with_wrong_total.json"))
 
     first = order_storage.handler(rejection_event(), None)
     second = order_storage.handler(rejection_event(), None)

@@ -9,7 +9,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeou
 
 from handlers import aws, settings
 from handlers.errors import ConfigurationError, DofsError, StorageError, TransientStorageError
-from handlers.models import FailureStage, Order
+from handlers.models import FailureStage, Order, OrderStatus
 from handlers.repository import FailedOrderRepository, OrderRepository
 from tests.unit.conftest import Tables
 from tests.unit.support import FailingResource, client_error, fixture_data
@@ -104,8 +104,22 @@ def test_repositories_raise_the_translated_error_from_the_aws_one() -> None:
     assert isinstance(raised.value.__cause__, ClientError)
 
 
-def test_order_queue_url_is_no_longer_a_setting() -> None:
-    assert not hasattr(settings, "ORDER_QUEUE_URL")
+def test_positive_int_reads_a_positive_integer() -> None:
+    assert settings.positive_int("RECONCILE_MAX_ATTEMPTS", {"RECONCILE_MAX_ATTEMPTS": " 3 "}) == 3
+    assert settings.positive_int("RECONCILE_MAX_ATTEMPTS", {"RECONCILE_MAX_ATTEMPTS": "1"}) == 1
+
+
+@pytest.mark.parametrize("raw", [None, "", "  ", "0", "-5", "1.5", "three"])
+def test_positive_int_is_required_and_names_the_variable(raw: str | None) -> None:
+    environ = {} if raw is None else {"RECONCILE_PENDING_AFTER_SECONDS": raw}
+
+    with pytest.raises(ConfigurationError, match="RECONCILE_PENDING_AFTER_SECONDS"):
+        settings.positive_int("RECONCILE_PENDING_AFTER_SECONDS", environ)
+
+
+def test_the_order_queue_url_is_required_by_name() -> None:
+    with pytest.raises(ConfigurationError, match="ORDER_QUEUE_URL"):
+        settings.require(settings.ORDER_QUEUE_URL, {})
 
 
 THROTTLED = client_error("ProvisionedThroughputExceededException")
@@ -124,7 +138,15 @@ def test_every_order_repository_call_translates_throttling() -> None:
     with pytest.raises(TransientStorageError):
         orders.record_fulfillment_attempt("o-1", "boom")
     with pytest.raises(TransientStorageError):
-        orders.discard_unstarted("o-1")
+        list(orders.ids_in_status(OrderStatus.RECEIVED, "2024-01-01T00:00:00.000Z"))
+    with pytest.raises(TransientStorageError):
+        orders.claim("o-1", OrderStatus.RECEIVED, "2024-01-01T00:00:00.000Z")
+    with pytest.raises(TransientStorageError):
+        orders.mark_pending_fulfillment("o-1")
+    with pytest.raises(TransientStorageError):
+        orders.reopen_for_fulfillment("o-1", {"stage": "fulfillment"})
+    with pytest.raises(TransientStorageError):
+        orders.mark_fulfillment_failed("o-1", FailureStage.FULFILLMENT, ["x"])
     with pytest.raises(TransientStorageError):
         orders.mark_fulfilled("o-1")
     with pytest.raises(TransientStorageError):
@@ -138,6 +160,8 @@ def test_every_failed_order_repository_call_translates_throttling() -> None:
         failed.get("o-1")
     with pytest.raises(TransientStorageError):
         failed.record("o-1", FailureStage.FULFILLMENT, ["x"])
+    with pytest.raises(TransientStorageError):
+        failed.delete("o-1")
 
 
 def test_create_received_refuses_to_overwrite_an_existing_order(tables: Tables) -> None:

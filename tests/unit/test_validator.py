@@ -122,6 +122,19 @@ SINGLE_PROBLEMS: dict[str, tuple[Mutation, str, str | None]] = {
     "blank country": (_set("shipping_address.country", " "), "shipping_address.country", "non-empty"),
     "unknown address field": (_set("shipping_address.apt", "4B"), "shipping_address.apt", "unknown"),
     "unknown order field": (_set("coupon", "SAVE10"), "coupon", "unknown"),
+    "NUL in customer_id": (_set("customer_id", "cust\x00123"), "customer_id", "control"),
+    "newline in product_id": (_set("items.0.product_id", "prod\n001"), "items[0].product_id", "control"),
+    "lone surrogate in city": (
+        _set("shipping_address.city", "Any\ud800town"),
+        "shipping_address.city",
+        "surrogate",
+    ),
+    "unassigned code point in zip": (
+        _set("shipping_address.zip", "123\u0378"),
+        "shipping_address.zip",
+        "unassigned",
+    ),
+    "DEL in street": (_set("shipping_address.street", "123\x7fMain"), "shipping_address.street", "control"),
     # Numbers too large for the Decimal context must be refused, not crash the step.
     "price 1e400": (_set("items.0.price", Raw("1e400")), "items[0].price", None),
     "price with 29 integer digits": (
@@ -198,6 +211,65 @@ def test_the_invalid_fixture_is_rejected_for_its_missing_customer_only() -> None
     reasons = reasons_for(fixture_text("invalid_order_missing_customer.json"))
 
     assert _prefixes(reasons) == ["customer_id"]
+
+
+def test_the_wrong_total_fixture_has_the_shape_of_an_order_but_not_a_consistent_total() -> None:
+    order = fixture_data("order_with_wrong_total.json")
+
+    assert validator.find_problems(order) == []
+    (inconsistency,) = validator.find_inconsistencies(order)
+    assert inconsistency.startswith("total_amount: ")
+    assert "60.08" in inconsistency, "the reason names the sum of the items"
+    assert "60.18" in inconsistency, "and the total the client sent"
+    assert reasons_for(fixture_text("order_with_wrong_total.json")) == (inconsistency,)
+
+
+def test_the_valid_fixture_has_neither_problems_nor_inconsistencies() -> None:
+    assert validator.find_problems(valid_order()) == []
+    assert validator.find_inconsistencies(valid_order()) == []
+
+
+def test_inconsistencies_are_only_looked_for_once_the_shape_is_right() -> None:
+    # A shape problem and a wrong total: only the problem is reported, never a crash on the sum.
+    body = body_with(_set("items.0.quantity", "2"))
+
+    assert _prefixes(reasons_for(body)) == ["items[0].quantity"]
+
+
+def test_printable_text_in_any_script_is_accepted() -> None:
+    body = body_with(_set("shipping_address.city", "Zürich 東京 Αθήνα"))
+
+    assert validator.validate_order("order-u", body).valid is True
+
+
+def test_an_overlong_unknown_field_name_is_truncated_in_its_reason() -> None:
+    name = "x" * 1000
+
+    (reason,) = reasons_for(body_with(_set(name, 1)))
+
+    assert reason.endswith(": unknown field")
+    assert len(reason) < validator.MAX_NAME_IN_MESSAGE + 40
+    assert reason.startswith(repr("x" * validator.MAX_NAME_IN_MESSAGE) + "...")
+
+
+@pytest.mark.parametrize("name", ["bad\nname", "\x1b[31mred", "a\u202eb"], ids=["newline", "escape", "bidi"])
+def test_an_unprintable_unknown_field_name_is_ascii_escaped_in_its_reason(name: str) -> None:
+    (reason,) = reasons_for(body_with(_set(f"shipping_address.{name}", "x")))
+
+    assert reason == f"shipping_address.{name!a}: unknown field"
+    assert reason.isascii() and reason.isprintable()
+
+
+def test_a_short_printable_unknown_field_name_is_shown_as_sent() -> None:
+    (reason,) = reasons_for(body_with(_set("items.0.coupon_é", "x")))
+
+    assert reason == "items[0].coupon_é: unknown field"
+
+
+def test_a_key_named_twice_is_not_valid_json() -> None:
+    body = fixture_text("valid_order.json").replace('"zip": "12345"', '"zip": "12345", "zip": "99999"')
+
+    assert _prefixes(reasons_for(body)) == ["order"]
 
 
 def _two_item_order(first: Decimal, second: Decimal, total: Any) -> str:

@@ -1,0 +1,612 @@
+"""reconciler λ: orders stuck past a deadline are driven on once (moto tables, workflow and queue)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+
+from handlers import api_handler, fulfill_order, reconciler
+from handlers.errors import ConfigurationError, WorkflowError
+from handlers.models import OrderStatus
+from handlers.order_intake import WorkflowStarter
+from handlers.order_queue import OrderQueue
+from handlers.reconciler import Action, OrderReconciler, ReconcilerSettings
+from handlers.repository import FailedOrderRepository, OrderRepository
+from tests.unit.conftest import Tables
+from tests.unit.support import (
+    FAILED_ORDERS_TABLE,
+    ORDERS_TABLE,
+    api_event,
+    client_error,
+    fixture_text,
+    get_item,
+    iso,
+    queue_bodies,
+    response_json,
+    seed_order,
+    sqs_event,
+    sqs_record,
+)
+
+RECEIVED_AFTER = 60
+PENDING_AFTER = 600
+MAX_ATTEMPTS = 3
+CONFIG = ReconcilerSettings(
+    received_after_seconds=RECEIVED_AFTER, pending_after_seconds=PENDING_AFTER, max_attempts=MAX_ATTEMPTS
+)
+RECONCILE_VARIABLES = {
+    "RECONCILE_RECEIVED_AFTER_SECONDS": str(RECEIVED_AFTER),
+    "RECONCILE_PENDING_AFTER_SECONDS": str(PENDING_AFTER),
+    "RECONCILE_MAX_ATTEMPTS": str(MAX_ATTEMPTS),
+}
+
+RECEIVED = OrderStatus.RECEIVED.value
+VALIDATED = OrderStatus.VALIDATED.value
+PENDING = OrderStatus.PENDING_FULFILLMENT.value
+FAILED = OrderStatus.FULFILLMENT_FAILED.value
+LONG_AGO = "2024-01-01T00:00:00.000Z"  # what seed_order writes: past every deadline
+
+
+@dataclass
+class Env:
+    tables: Tables
+    state_machine_arn: str
+    queue_url: str
+
+
+@pytest.fixture
+def env(tables: Tables, state_machine_arn: str, order_queue_url: str, monkeypatch: pytest.MonkeyPatch) -> Env:
+    """Tables, state machine, order queue, and the reconciler's environment pointing at them."""
+    for name, value in RECONCILE_VARIABLES.items():
+        monkeypatch.setenv(name, value)
+    return Env(tables, state_machine_arn, order_queue_url)
+
+
+def make_reconciler(
+    env: Env,
+    *,
+    dynamodb: Any = None,
+    sfn: Any = None,
+    workflow: WorkflowStarter | None = None,
+    config: ReconcilerSettings = CONFIG,
+) -> OrderReconciler:
+    dynamodb = dynamodb or env.tables.dynamodb
+    return OrderReconciler(
+        OrderRepository(ORDERS_TABLE, dynamodb),
+        FailedOrderRepository(FAILED_ORDERS_TABLE, dynamodb),
+        workflow or WorkflowStarter(env.state_machine_arn, sfn or boto3.client("stepfunctions")),
+        OrderQueue(env.queue_url, boto3.client("sqs")),
+        config,
+    )
+
+
+def executions(env: Env) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = boto3.client("stepfunctions").list_executions(
+        stateMachineArn=env.state_machine_arn
+    )["executions"]
+    return found
+
+
+def messages(env: Env) -> list[Any]:
+    return queue_bodies(boto3.client("sqs"), env.queue_url)
+
+
+def order(env: Env, order_id: str) -> dict[str, Any]:
+    item = get_item(env.tables.orders, order_id)
+    assert item is not None, f"order {order_id} is gone"
+    return item
+
+
+def ago(seconds: int) -> str:
+    return iso(datetime.now(UTC) - timedelta(seconds=seconds))
+
+
+def later(seconds: int) -> datetime:
+    """A run ``seconds`` ahead: orders the previous run touched are past a ``seconds`` deadline again."""
+    return datetime.now(UTC) + timedelta(seconds=seconds + 1)
+
+
+def start_execution(
+    env: Env, order_id: str, monkeypatch: pytest.MonkeyPatch, ended: str | None = None
+) -> str:
+    """Start the order's execution as the API would; ``ended``: let moto end it ABORTED or FAILED."""
+    sfn = boto3.client("stepfunctions")
+    starter = WorkflowStarter(env.state_machine_arn, sfn)
+    with monkeypatch.context() as patch:
+        if ended == "FAILED":  # moto creates executions FAILED under this setting
+            patch.setenv("SF_EXECUTION_HISTORY_TYPE", "FAILURE")
+        arn = starter.start(order_id, fixture_text("valid_order.json"))
+    if ended == "ABORTED":
+        sfn.stop_execution(executionArn=arn)
+    assert starter.execution_status(order_id) == (ended or "RUNNING")
+    return arn
+
+
+class StatusWorkflow(WorkflowStarter):
+    """A WorkflowStarter reporting a fixed status, for the ends moto cannot reach (SUCCEEDED, TIMED_OUT)."""
+
+    def __init__(self, env: Env, status: str) -> None:
+        super().__init__(env.state_machine_arn, boto3.client("stepfunctions"))
+        self.status = status
+
+    def execution_status(self, order_id: str) -> str | None:
+        return self.status
+
+
+class RefusingStart:
+    """A Step Functions client whose StartExecution is refused and whose other calls reach moto."""
+
+    def __init__(self, refuse: set[str] | None = None) -> None:
+        self._client = boto3.client("stepfunctions")
+        self.refuse = refuse  # the order ids refused; None refuses every one
+
+    def start_execution(self, **kwargs: Any) -> Any:
+        if self.refuse is None or kwargs["name"] in self.refuse:
+            raise client_error("ServiceUnavailable", "StartExecution")
+        return self._client.start_execution(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+# --- RECEIVED: start what StartExecution refused ----------------------------------------------
+
+
+def test_a_received_order_without_an_execution_past_the_deadline_is_started(env: Env) -> None:
+    seed_order(env.tables.orders, "o-1", RECEIVED)
+
+    actions = make_reconciler(env).run()
+
+    assert actions == Counter({Action.STARTED: 1})
+    (execution,) = executions(env)
+    assert execution["name"] == "o-1"
+    item = order(env, "o-1")
+    assert item["execution_arn"] == execution["executionArn"]
+    assert item["status"] == RECEIVED, "the workflow moves it on, not the reconciler"
+    assert item["reconcile_attempts"] == 1
+    assert item["updated_at"] > LONG_AGO
+    started = boto3.client("stepfunctions").describe_execution(executionArn=execution["executionArn"])
+    assert json.loads(started["input"]) == {
+        "order_id": "o-1",
+        "request_body": fixture_text("valid_order.json"),
+    }
+
+
+def test_a_received_order_before_the_deadline_is_untouched(env: Env) -> None:
+    seeded = seed_order(env.tables.orders, "o-1", RECEIVED, updated_at=ago(RECEIVED_AFTER // 2))
+
+    actions = make_reconciler(env).run()
+
+    assert actions == Counter()
+    assert order(env, "o-1") == seeded
+    assert executions(env) == []
+
+
+def test_the_deadline_is_measured_from_the_run_time(env: Env) -> None:
+    updated = datetime.now(UTC) - timedelta(seconds=RECEIVED_AFTER // 2)
+    seed_order(env.tables.orders, "o-1", RECEIVED, updated_at=iso(updated))
+    reconciler_ = make_reconciler(env)
+
+    assert reconciler_.run(now=updated + timedelta(seconds=RECEIVED_AFTER - 1)) == Counter()
+    assert reconciler_.run(now=updated + timedelta(seconds=RECEIVED_AFTER + 1)) == Counter(
+        {Action.STARTED: 1}
+    )
+
+
+@pytest.mark.parametrize("status", [RECEIVED, VALIDATED])
+@pytest.mark.parametrize("attempts", [0, MAX_ATTEMPTS], ids=["first look", "attempts used up"])
+def test_a_running_execution_is_left_alone(
+    env: Env, monkeypatch: pytest.MonkeyPatch, status: str, attempts: int
+) -> None:
+    arn = start_execution(env, "o-1", monkeypatch)
+    seeded = seed_order(env.tables.orders, "o-1", status, execution_arn=arn, reconcile_attempts=attempts)
+
+    actions = make_reconciler(env).run()
+
+    assert actions == Counter({Action.RUNNING: 1})
+    assert order(env, "o-1") == seeded
+    assert [e["executionArn"] for e in executions(env)] == [arn]
+    assert messages(env) == []
+
+
+@pytest.mark.parametrize("ended", ["ABORTED", "FAILED"])
+def test_a_received_order_whose_execution_ended_is_failed_with_a_record(
+    env: Env, monkeypatch: pytest.MonkeyPatch, ended: str
+) -> None:
+    arn = start_execution(env, "o-1", monkeypatch, ended=ended)
+    seed_order(env.tables.orders, "o-1", RECEIVED, execution_arn=arn)
+
+    actions = make_reconciler(env).run()
+
+    assert actions == Counter({Action.FAILED: 1})
+    item = order(env, "o-1")
+    assert item["status"] == FAILED
+    assert item["failure_stage"] == "workflow"
+    (reason,) = item["failure_reasons"]
+    assert ended in reason
+    record = get_item(env.tables.failed, "o-1")
+    assert record is not None
+    assert record["stage"] == "workflow"
+    assert record["reasons"] == [reason]
+    assert len(executions(env)) == 1, "not started again"
+
+
+# --- VALIDATED: the execution ended before it enqueued the order -------------------------------
+
+
+@pytest.mark.parametrize("ended", ["ABORTED", "FAILED"])
+def test_a_validated_order_whose_execution_ended_is_made_pending_and_enqueued(
+    env: Env, monkeypatch: pytest.MonkeyPatch, ended: str
+) -> None:
+    arn = start_execution(env, "o-1", monkeypatch, ended=ended)
+    seed_order(env.tables.orders, "o-1", VALIDATED, execution_arn=arn, validated_at=LONG_AGO)
+
+    actions = make_reconciler(env).run()
+
+    assert actions == Counter({Action.ENQUEUED: 1})
+    item = order(env, "o-1")
+    assert item["status"] == PENDING
+    assert item["reconcile_attempts"] == 1
+    assert messages(env) == [{"order_id": "o-1"}]
+
+
+@pytest.mark.parametrize("ended", ["SUCCEEDED", "TIMED_OUT"])
+def test_any_ended_execution_of_a_validated_order_drives_it_on(env: Env, ended: str) -> None:
+    seed_order(env.tables.orders, "o-1", VALIDATED, validated_at=LONG_AGO)
+
+    actions = make_reconciler(env, workflow=StatusWorkflow(env, ended)).run()
+
+    assert actions == Counter({Action.ENQUEUED: 1})
+    assert order(env, "o-1")["status"] == PENDING
+    assert messages(env) == [{"order_id": "o-1"}]
+
+
+# --- PENDING_FULFILLMENT: the message was lost ------------------------------------------------
+
+
+def test_a_stale_pending_order_is_enqueued_again_and_its_claim_recorded(env: Env) -> None:
+    seed_order(env.tables.orders, "o-1", PENDING, reconcile_attempts=1)
+    before = ago(0)
+
+    actions = make_reconciler(env).run()
+
+    assert actions == Counter({Action.ENQUEUED: 1})
+    assert messages(env) == [{"order_id": "o-1"}]
+    item = order(env, "o-1")
+    assert item["status"] == PENDING
+    assert item["reconcile_attempts"] == 2
+    assert item["updated_at"] >= before
+
+
+def test_a_pending_order_gets_the_longer_pending_deadline(env: Env) -> None:
+    # Past the RECEIVED deadline, within the PENDING one: SQS may still be redelivering it.
+    seeded = seed_order(env.tables.orders, "o-1", PENDING, updated_at=ago(RECEIVED_AFTER * 2))
+
+    assert make_reconciler(env).run() == Counter()
+
+    assert order(env, "o-1") == seeded
+    assert messages(env) == []
+
+
+def test_the_enqueued_message_is_one_fulfill_order_consumes(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FULFILLMENT_SUCCESS_RATE", "1")
+    seed_order(env.tables.orders, "o-1", PENDING)
+    make_reconciler(env).run()
+    (body,) = messages(env)
+
+    response = fulfill_order.handler(sqs_event(sqs_record("m-1", json.dumps(body))), None)
+
+    assert response == {"batchItemFailures": []}
+    assert order(env, "o-1")["status"] == "FULFILLED"
+
+
+def test_after_max_attempts_a_pending_order_becomes_fulfillment_failed_with_a_record(env: Env) -> None:
+    seed_order(env.tables.orders, "o-1", PENDING)
+    reconciler_ = make_reconciler(env)
+
+    runs = [reconciler_.run(now=later(PENDING_AFTER)) for _ in range(MAX_ATTEMPTS + 2)]
+
+    assert runs == [Counter({Action.ENQUEUED: 1})] * MAX_ATTEMPTS + [Counter({Action.FAILED: 1}), Counter()]
+    assert messages(env) == [{"order_id": "o-1"}] * MAX_ATTEMPTS
+    item = order(env, "o-1")
+    assert item["status"] == FAILED
+    assert item["failure_stage"] == "fulfillment"
+    assert item["reconcile_attempts"] == MAX_ATTEMPTS + 1  # the claim that failed it counts too
+    (reason,) = item["failure_reasons"]
+    assert f"after {MAX_ATTEMPTS} reconciliation attempt(s)" in reason
+    record = get_item(env.tables.failed, "o-1")
+    assert record is not None
+    assert record["stage"] == "fulfillment"
+    assert record["reasons"] == [reason]
+
+
+def test_a_received_order_that_never_starts_is_failed_after_max_attempts(env: Env) -> None:
+    seed_order(env.tables.orders, "o-1", RECEIVED)
+    reconciler_ = make_reconciler(env, sfn=RefusingStart())
+
+    runs = [reconciler_.run(now=later(RECEIVED_AFTER)) for _ in range(MAX_ATTEMPTS + 1)]
+
+    assert runs == [Counter({Action.ERROR: 1})] * MAX_ATTEMPTS + [Counter({Action.FAILED: 1})]
+    assert executions(env) == []
+    item = order(env, "o-1")
+    assert item["status"] == FAILED
+    assert item["failure_stage"] == "workflow"
+    assert "execution_arn" not in item
+    record = get_item(env.tables.failed, "o-1")
+    assert record is not None
+    assert record["stage"] == "workflow"
+
+
+@pytest.mark.parametrize("status", ["FULFILLED", "REJECTED", FAILED])
+def test_final_orders_are_never_touched(env: Env, status: str) -> None:
+    seeded = seed_order(env.tables.orders, "o-1", status)
+
+    assert make_reconciler(env).run(now=later(PENDING_AFTER)) == Counter()
+
+    assert order(env, "o-1") == seeded
+    assert executions(env) == []
+    assert messages(env) == []
+
+
+def test_a_keyed_retry_of_an_order_the_reconciler_gave_up_on_starts_no_execution(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The client's first POST is recorded but StartExecution is refused, and keeps being
+    # refused until the reconciler gives up. A retry with the same key must not start a
+    # workflow for an order that is already final: StoreOrder would refuse it and the
+    # execution could only fail.
+    def post() -> dict[str, Any]:
+        event = api_event("POST", "/order", fixture_text("valid_order.json"), {"Idempotency-Key": "k-1"})
+        response = api_handler.handler(event, None)
+        assert response["statusCode"] == 202, response
+        body: dict[str, Any] = response_json(response)
+        return body
+
+    monkeypatch.setenv("STEP_FUNCTION_ARN", env.state_machine_arn.rsplit(":", 1)[0] + ":dofs-no-such-machine")
+    order_id = post()["order_id"]
+    reconciler_ = make_reconciler(env, sfn=RefusingStart())
+    for _ in range(MAX_ATTEMPTS + 1):
+        reconciler_.run(now=later(RECEIVED_AFTER))
+    assert order(env, order_id)["status"] == FAILED
+    monkeypatch.setenv("STEP_FUNCTION_ARN", env.state_machine_arn)
+
+    retried = post()
+
+    assert retried["order_id"] == order_id
+    assert retried["status"] == FAILED
+    assert retried["execution_arn"] is None
+    assert executions(env) == []
+
+
+# --- acting once ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [RECEIVED, PENDING])
+def test_two_runs_in_a_row_act_once(env: Env, status: str) -> None:
+    seed_order(env.tables.orders, "o-1", status)
+    reconciler_ = make_reconciler(env)
+
+    first = reconciler_.run()
+    second = reconciler_.run()
+
+    expected = Action.STARTED if status == RECEIVED else Action.ENQUEUED
+    assert first == Counter({expected: 1})
+    assert second == Counter()
+    assert order(env, "o-1")["reconcile_attempts"] == 1
+    assert len(executions(env)) == (1 if status == RECEIVED else 0)
+    assert len(messages(env)) == (1 if status == PENDING else 0)
+
+
+class _RacingTable:
+    """A moto table as DynamoDB behaves for concurrent writers, with every reader held at one point.
+
+    Each ``get_item`` waits until every reconciler has read the order, so all of them act on
+    the same ``updated_at``. Writes are serialised: DynamoDB's conditional writes are atomic,
+    moto's are not across threads.
+    """
+
+    def __init__(self, table: Any, write_lock: threading.Lock, readers: threading.Barrier | None) -> None:
+        self._table = table
+        self._write_lock = write_lock
+        self._readers = readers
+
+    def get_item(self, **kwargs: Any) -> Any:
+        response = self._table.get_item(**kwargs)
+        if self._readers is not None:
+            self._readers.wait()
+        return response
+
+    def update_item(self, **kwargs: Any) -> Any:
+        with self._write_lock:
+            return self._table.update_item(**kwargs)
+
+    def put_item(self, **kwargs: Any) -> Any:
+        with self._write_lock:
+            return self._table.put_item(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._table, name)
+
+
+class RacingResource:
+    def __init__(self, write_lock: threading.Lock, readers: threading.Barrier) -> None:
+        self._dynamodb = boto3.session.Session().resource("dynamodb")  # one per thread
+        self._write_lock = write_lock
+        self._readers = readers
+
+    def Table(self, name: str) -> _RacingTable:  # noqa: N802 - boto3's spelling
+        readers = self._readers if name == ORDERS_TABLE else None
+        return _RacingTable(self._dynamodb.Table(name), self._write_lock, readers)
+
+
+@pytest.mark.parametrize("status", [RECEIVED, PENDING])
+def test_two_reconcilers_at_once_on_one_stale_order_act_once(env: Env, status: str) -> None:
+    seed_order(env.tables.orders, "o-1", status)
+    write_lock = threading.Lock()
+    readers = threading.Barrier(2, timeout=10)
+    reconcilers = [
+        make_reconciler(
+            env,
+            dynamodb=RacingResource(write_lock, readers),
+            sfn=boto3.session.Session().client("stepfunctions"),
+        )
+        for _ in range(2)
+    ]
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [pool.submit(r.run) for r in reconcilers]
+        results = [future.result(timeout=30) for future in futures]
+
+    expected = Action.STARTED if status == RECEIVED else Action.ENQUEUED
+    assert sum(results, Counter()) == Counter({expected: 1, Action.SKIPPED: 1})
+    assert order(env, "o-1")["reconcile_attempts"] == 1
+    assert len(executions(env)) == (1 if status == RECEIVED else 0)
+    assert len(messages(env)) == (1 if status == PENDING else 0)
+
+
+# --- one order's failure ----------------------------------------------------------------------
+
+
+def test_an_order_that_raises_is_counted_as_an_error_and_the_others_are_reconciled(env: Env) -> None:
+    seed_order(env.tables.orders, "o-1", RECEIVED)
+    corrupt = seed_order(env.tables.orders, "o-2", RECEIVED, updated_at="2024-01-01T00:00:01.000Z")
+    del corrupt["request_body"]
+    env.tables.orders.put_item(Item=corrupt)  # a record without the body to start it with
+    seed_order(env.tables.orders, "o-3", RECEIVED, updated_at="2024-01-01T00:00:02.000Z")
+    seed_order(env.tables.orders, "o-4", PENDING)
+
+    actions = make_reconciler(env).run()
+
+    assert actions == Counter({Action.STARTED: 2, Action.ERROR: 1, Action.ENQUEUED: 1})
+    assert sorted(e["name"] for e in executions(env)) == ["o-1", "o-3"]
+    assert messages(env) == [{"order_id": "o-4"}]
+    assert "execution_arn" not in order(env, "o-2")
+
+
+def test_an_order_whose_start_was_refused_is_started_by_a_later_run(env: Env) -> None:
+    for order_id in ("o-1", "o-2"):
+        seed_order(env.tables.orders, order_id, RECEIVED)
+
+    first = make_reconciler(env, sfn=RefusingStart(refuse={"o-1"})).run()
+    second = make_reconciler(env).run(now=later(RECEIVED_AFTER))
+
+    assert first == Counter({Action.ERROR: 1, Action.STARTED: 1})
+    assert second == Counter({Action.STARTED: 1, Action.RUNNING: 1})
+    assert sorted(e["name"] for e in executions(env)) == ["o-1", "o-2"]
+    assert order(env, "o-1")["reconcile_attempts"] == 2
+    assert order(env, "o-1")["execution_arn"] == WorkflowStarter(env.state_machine_arn, None).execution_arn(
+        "o-1"
+    )
+
+
+# --- the execution status the reconciler reads --------------------------------------------------
+
+
+def test_execution_status_is_none_for_an_order_never_started(env: Env) -> None:
+    starter = WorkflowStarter(env.state_machine_arn, boto3.client("stepfunctions"))
+
+    assert starter.execution_status("never-started") is None
+
+
+@pytest.mark.parametrize("ended", [None, "ABORTED", "FAILED"], ids=["running", "aborted", "failed"])
+def test_execution_status_reads_the_executions_status(
+    env: Env, monkeypatch: pytest.MonkeyPatch, ended: str | None
+) -> None:
+    start_execution(env, "o-1", monkeypatch, ended=ended)
+
+    status = WorkflowStarter(env.state_machine_arn, boto3.client("stepfunctions")).execution_status("o-1")
+
+    assert status == (ended or "RUNNING")
+
+
+class ThrottledDescribe:
+    def describe_execution(self, **kwargs: Any) -> Any:
+        raise client_error("ThrottlingException", "DescribeExecution")
+
+
+def test_a_refused_describe_is_a_workflow_error_and_the_order_is_not_claimed(env: Env) -> None:
+    seeded = seed_order(env.tables.orders, "o-1", RECEIVED)
+    starter = WorkflowStarter(env.state_machine_arn, ThrottledDescribe())
+
+    with pytest.raises(WorkflowError, match="ThrottlingException"):
+        starter.execution_status("o-1")
+    assert make_reconciler(env, workflow=starter).run() == Counter({Action.ERROR: 1})
+    assert order(env, "o-1") == seeded
+
+
+# --- the handler --------------------------------------------------------------------------------
+
+
+def test_the_handler_returns_a_count_for_every_action(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    seed_order(env.tables.orders, "to-start", RECEIVED)
+    seed_order(env.tables.orders, "to-enqueue", PENDING)
+    seed_order(env.tables.orders, "to-fail", PENDING, reconcile_attempts=MAX_ATTEMPTS)
+    seed_order(env.tables.orders, "too-recent", RECEIVED, updated_at=ago(1))
+    arn = start_execution(env, "running", monkeypatch)
+    seed_order(env.tables.orders, "running", VALIDATED, execution_arn=arn)
+
+    summary = reconciler.handler({}, None)
+
+    assert summary == {
+        "started": 1,
+        "enqueued": 1,
+        "failed": 1,
+        "left_running": 1,
+        "skipped": 0,
+        "error": 0,
+    }
+    assert order(env, "to-start")["execution_arn"]
+    assert messages(env) == [{"order_id": "to-enqueue"}]
+    assert order(env, "to-fail")["status"] == FAILED
+    assert "reconcile_attempts" not in order(env, "too-recent")
+
+
+@pytest.mark.parametrize("name", sorted(RECONCILE_VARIABLES))
+@pytest.mark.parametrize("value", [None, "0", "soon"], ids=["missing", "zero", "not a number"])
+def test_the_handler_refuses_a_bad_reconcile_setting_by_name_and_changes_nothing(
+    env: Env, monkeypatch: pytest.MonkeyPatch, name: str, value: str | None
+) -> None:
+    seeded = seed_order(env.tables.orders, "o-1", RECEIVED)
+    if value is None:
+        monkeypatch.delenv(name)
+    else:
+        monkeypatch.setenv(name, value)
+
+    with pytest.raises(ConfigurationError, match=name):
+        reconciler.handler({}, None)
+
+    assert order(env, "o-1") == seeded
+    assert executions(env) == []
+
+
+@pytest.mark.parametrize(
+    "name", ["ORDERS_TABLE_NAME", "FAILED_ORDERS_TABLE_NAME", "STEP_FUNCTION_ARN", "ORDER_QUEUE_URL"]
+)
+def test_the_handler_names_any_other_missing_variable(
+    env: Env, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    monkeypatch.delenv(name)
+
+    with pytest.raises(ConfigurationError, match=name):
+        reconciler.handler({}, None)
+
+
+def test_settings_from_the_environment(env: Env) -> None:
+    assert ReconcilerSettings.from_environment() == CONFIG
+
+
+def test_nothing_to_do_is_all_zeros(env: Env) -> None:
+    summary = reconciler.handler({}, None)
+
+    assert set(summary) == {action.value for action in Action}
+    assert set(summary.values()) == {0}
