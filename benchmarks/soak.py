@@ -40,15 +40,17 @@ from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any, TextIO
 
 from handlers import fulfill_order
 from handlers.faults import FaultPlan, FaultPoint
-from handlers.models import TERMINAL_STATUSES, OrderStatus, dump_json
+from handlers.models import TERMINAL_STATUSES, OrderStatus
 from handlers.order_intake import order_id_for
 from local.console import configure_logging, queue_depth
 from local.pulumi_runner import PROJECT_ROOT
+from local.smoke import encode_json, valid_order_body
 from local.stack import LocalStack, LocalStackOptions
 
 DEFAULT_FAULT_RATES: dict[FaultPoint, float] = {
@@ -76,15 +78,6 @@ CLIENT_ATTEMPTS = 8
 CONCURRENT_DUPLICATES = 4
 HTTP_TIMEOUT_SECONDS = 35
 
-VALID_ORDER: dict[str, Any] = {
-    "customer_id": "cust_soak",
-    "items": [
-        {"product_id": "prod_001", "quantity": 2, "price": "29.99"},
-        {"product_id": "prod_002", "quantity": 1, "price": "0.10"},
-    ],
-    "total_amount": "60.08",
-    "shipping_address": {"street": "1 Main St", "city": "Anytown", "state": "CA", "zip": "12345"},
-}
 # Bad input of every kind the API must refuse with a 4xx, as (content type, body bytes).
 BAD_REQUESTS: tuple[tuple[str, bytes], ...] = (
     ("application/json", b'{"customer_id": "c", "items": ['),
@@ -201,10 +194,10 @@ def plan_slots(orders: int, seed: int) -> list[Slot]:
 
 
 def _order_body(slot: Slot, variant: int = 0) -> bytes:
-    order = dict(VALID_ORDER, customer_id=f"cust_soak_{slot.index}_{variant}")
+    order = {**valid_order_body(), "customer_id": f"cust_soak_{slot.index}_{variant}"}
     if slot.kind is Kind.WRONG_TOTAL:
-        order["total_amount"] = "60.18"
-    return dump_json(order).encode()
+        order["total_amount"] += Decimal("0.10")
+    return encode_json(order).encode()
 
 
 def drive(client: ApiClient, slot: Slot) -> Slot:

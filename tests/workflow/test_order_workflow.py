@@ -132,7 +132,9 @@ def test_a_failed_enqueue_leaves_the_order_pending_and_the_reconciler_enqueues_i
 ) -> None:
     sqs = boto3.client("sqs")
     queue_name = pipeline.run.outputs["order_queue_url"].rsplit("/", 1)[-1]
-    attributes = sqs.get_queue_attributes(QueueUrl=pipeline.run.outputs["order_queue_url"])["Attributes"]
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=pipeline.run.outputs["order_queue_url"], AttributeNames=["All"]
+    )["Attributes"]
     sqs.delete_queue(QueueUrl=pipeline.run.outputs["order_queue_url"])
 
     accepted, execution = pipeline.run_order(valid_order)
