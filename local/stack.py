@@ -23,6 +23,7 @@ from unittest import mock
 import boto3
 from botocore.client import BaseClient
 from botocore.config import Config
+from moto.core.config import default_user_config
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
@@ -184,7 +185,9 @@ class LocalStack:
             "MOTO_PORT": str(port),
         }
         self._running.enter_context(mock.patch.dict(os.environ, process_environment))
-        # moto's state is per process: start from empty, as a fresh account would.
+        # moto's state and config are per process: start from empty, as a fresh account
+        # would, and leave moto's config as it was for whatever this process does next.
+        self._running.enter_context(mock.patch.dict(default_user_config))
         self._emulator_api("reset", None)
         self._emulator_api("config", EMULATOR_CONFIG)
 

@@ -3,6 +3,7 @@ the process as it was."""
 
 from __future__ import annotations
 
+import copy
 import os
 import socket
 import threading
@@ -10,6 +11,7 @@ import time
 
 import pytest
 from moto.awslambda.models import LambdaFunction
+from moto.core.config import default_user_config
 from moto.dynamodb.models import DynamoDBBackend
 from moto.sqs.models import SQSBackend
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
@@ -51,6 +53,7 @@ def test_stop_ends_every_thread_and_restores_the_process() -> None:
     threads_before = _threads()
     environment_before = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", "MOTO_PORT", "DOFS_FAULTS")}
     methods_before = [getattr(owner, name) for owner, name in PATCHED]
+    moto_config_before = copy.deepcopy(default_user_config)
     options = LocalStackOptions(
         api_port=0, aws_port=0, faults=FaultPlan(rates={FaultPoint.ENQUEUE: 0.0}), schedule_every_seconds=0.2
     )
@@ -68,6 +71,7 @@ def test_stop_ends_every_thread_and_restores_the_process() -> None:
     assert _settles_to(threads_before) == set()
     assert {k: os.environ.get(k) for k in environment_before} == environment_before
     assert [getattr(owner, name) for owner, name in PATCHED] == methods_before
+    assert default_user_config == moto_config_before  # e.g. the Step Functions interpreter
 
 
 def test_a_port_taken_between_the_check_and_the_bind_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
