@@ -34,6 +34,7 @@ from handlers import api_handler, validator
 from handlers.models import parse_json_decimal
 from handlers.order_intake import order_id_for
 from handlers.settings import DEFAULT_MAX_ORDER_BODY_BYTES, MAX_ORDER_BODY_BYTES
+from tests.support.properties import reproducible
 from tests.unit.conftest import PASS_DEFINITION, Tables
 from tests.unit.support import Raw, api_event, fixture_data, fixture_text, log_lines, scan_all
 
@@ -53,18 +54,7 @@ def _report_generated() -> Iterator[None]:
 
 
 def fuzz_settings(examples: int) -> settings:
-    return settings(
-        max_examples=examples,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        print_blob=False,
-        suppress_health_check=[
-            HealthCheck.too_slow,
-            HealthCheck.data_too_large,
-            HealthCheck.large_base_example,
-        ],
-    )
+    return reproducible(examples, HealthCheck.large_base_example)
 
 
 # --- JSON text, including what json.dumps will not write -------------------------------------

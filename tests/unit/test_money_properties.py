@@ -13,12 +13,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from handlers import order_storage, validator
 from handlers.models import CENT, Order, dump_json, parse_json_decimal, to_cents
 from handlers.order_intake import public_view
+from tests.support.properties import reproducible
 from tests.unit.conftest import Tables
 from tests.unit.support import Raw, find_floats, get_item, json_text
 
@@ -28,14 +29,7 @@ EXPECTED_SUM = re.compile(r"sum of the items \(([^)]*)\)")
 _order_ids = itertools.count()
 
 
-def money_settings(examples: int) -> settings:
-    return settings(
-        max_examples=examples,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    )
+money_settings = reproducible
 
 
 def cents_text(cents: int) -> str:
@@ -76,6 +70,20 @@ def spelled_money(draw: st.DrawFn, cents: int) -> Raw:
     return Raw(draw(st.sampled_from(spellings)))
 
 
+def _order_text(draw: st.DrawFn, lines: list[tuple[int, int]], total_cents: int) -> str:
+    """An order of ``lines`` (price cents, quantity) and the given total, money spelled variously."""
+    order = {
+        "customer_id": "cust_123",
+        "items": [
+            {"product_id": f"prod_{index}", "quantity": quantity, "price": draw(spelled_money(cents))}
+            for index, (cents, quantity) in enumerate(lines)
+        ],
+        "total_amount": draw(spelled_money(total_cents)),
+        "shipping_address": {"street": "1 Main St", "city": "Anytown", "state": "CA", "zip": "12345"},
+    }
+    return json_text(order)
+
+
 @st.composite
 def order_texts(draw: st.DrawFn) -> tuple[str, list[tuple[int, int]], int]:
     """A well-shaped order as JSON text, its (price cents, quantity) lines and its total in cents."""
@@ -89,16 +97,7 @@ def order_texts(draw: st.DrawFn) -> tuple[str, list[tuple[int, int]], int]:
             CENTS,
         )
     )
-    order = {
-        "customer_id": "cust_123",
-        "items": [
-            {"product_id": f"prod_{index}", "quantity": quantity, "price": draw(spelled_money(cents))}
-            for index, (cents, quantity) in enumerate(lines)
-        ],
-        "total_amount": draw(spelled_money(total)),
-        "shipping_address": {"street": "1 Main St", "city": "Anytown", "state": "CA", "zip": "12345"},
-    }
-    return json_text(order), lines, total
+    return _order_text(draw, lines, total), lines, total
 
 
 # --- validation: exact totals ----------------------------------------------------------------
@@ -147,16 +146,7 @@ def valid_order_texts(draw: st.DrawFn) -> tuple[str, list[tuple[int, int]]]:
     """Orders whose total is the exact sum and within bounds."""
     lines = draw(st.lists(st.tuples(st.integers(0, 10**7), st.integers(1, 1_000)), min_size=1, max_size=20))
     exact = sum(cents * quantity for cents, quantity in lines)
-    order = {
-        "customer_id": "cust_123",
-        "items": [
-            {"product_id": f"prod_{index}", "quantity": quantity, "price": draw(spelled_money(cents))}
-            for index, (cents, quantity) in enumerate(lines)
-        ],
-        "total_amount": draw(spelled_money(exact)),
-        "shipping_address": {"street": "1 Main St", "city": "Anytown", "state": "CA", "zip": "12345"},
-    }
-    return json_text(order), lines
+    return _order_text(draw, lines, exact), lines
 
 
 def _money_fields(dumped: dict[str, Any]) -> list[Any]:
