@@ -29,11 +29,14 @@ from handlers.models import FailureStage, OrderStatus
 from handlers.observability import get_logger
 from handlers.order_intake import WorkflowStarter
 from handlers.order_queue import OrderQueue
-from handlers.repository import FailedOrderRepository, OrderRepository
+from handlers.repository import FailedOrderRepository, OrderRepository, utc_iso
 
 logger = get_logger("reconciler")
 
 RUNNING = "RUNNING"
+# Stop taking orders this long before the Lambda timeout, so an order is never cut off
+# between its claim and its action (which would cost it an attempt and a full deadline).
+STOP_MARGIN_MILLIS = 10_000
 
 
 class Action(StrEnum):
@@ -43,6 +46,7 @@ class Action(StrEnum):
     RUNNING = "left_running"
     SKIPPED = "skipped"  # moved on, or claimed by another run, since it was listed
     ERROR = "error"
+    DEFERRED = "deferred"  # left for the next run: this one was running out of time
 
 
 @dataclass(frozen=True)
@@ -60,10 +64,6 @@ class ReconcilerSettings:
         )
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 class OrderReconciler:
     def __init__(
         self,
@@ -79,7 +79,10 @@ class OrderReconciler:
         self.queue = queue
         self.config = config
 
-    def run(self, now: datetime | None = None) -> Counter[Action]:
+    def run(
+        self, now: datetime | None = None, millis_left: Callable[[], int] | None = None
+    ) -> Counter[Action]:
+        """One pass over the stuck orders; ``millis_left`` is the invocation's time budget."""
         now = now or datetime.now(UTC)
         deadlines = {
             OrderStatus.RECEIVED: self.config.received_after_seconds,
@@ -88,8 +91,11 @@ class OrderReconciler:
         }
         actions: Counter[Action] = Counter()
         for status, after_seconds in deadlines.items():
-            cutoff = _iso(now - timedelta(seconds=after_seconds))
+            cutoff = utc_iso(now - timedelta(seconds=after_seconds))
             for order_id in list(self.orders.ids_in_status(status, cutoff)):
+                if millis_left is not None and millis_left() < STOP_MARGIN_MILLIS:
+                    actions[Action.DEFERRED] += 1
+                    continue
                 actions[self._reconcile_logged(order_id, status, cutoff)] += 1
         return actions
 
@@ -149,14 +155,18 @@ class OrderReconciler:
             return Action.SKIPPED
         return self._enqueue(order_id)
 
+    # Record first, status second: once the order is terminal no run looks at it again,
+    # so a failed record write must leave it non-terminal for the next run to retry.
     def _give_up(self, order_id: str, status: OrderStatus, why: str = "") -> Action:
         pending = status is OrderStatus.PENDING_FULFILLMENT
         stage = FailureStage.FULFILLMENT if pending else FailureStage.WORKFLOW
         reasons = [why or f"still {status.value} after {self.config.max_attempts} reconciliation attempt(s)"]
-        if not self.orders.mark_fulfillment_failed(order_id, stage, reasons):
-            return Action.SKIPPED
-        self.failed_orders.record(order_id, stage, reasons)
-        return Action.FAILED
+        recorded = self.failed_orders.record(order_id, stage, reasons)
+        if self.orders.mark_fulfillment_failed(order_id, stage, reasons):
+            return Action.FAILED
+        if recorded:  # it moved on (fulfilled, say) since the claim: withdraw the record
+            self.failed_orders.delete(order_id)
+        return Action.SKIPPED
 
 
 def _reconciler() -> OrderReconciler:
@@ -172,7 +182,7 @@ def _reconciler() -> OrderReconciler:
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     faults.inject_transient(faults.FaultPoint.RECONCILER)
-    actions = _reconciler().run()
+    actions = _reconciler().run(millis_left=getattr(context, "get_remaining_time_in_millis", None))
     summary = {action.value: actions.get(action, 0) for action in Action}
     logger.info("reconciliation finished", extra=summary)
     return summary

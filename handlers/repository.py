@@ -19,8 +19,10 @@ from handlers.errors import OrderStateConflictError
 from handlers.models import STATUS_INDEX, FailureStage, Order, OrderStatus
 
 
-def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def utc_iso(moment: datetime | None = None) -> str:
+    """``moment`` (default: now) as the UTC timestamp stored in ``updated_at`` and friends."""
+    moment = moment or datetime.now(UTC)
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _conditional_write(write: Callable[[], object]) -> bool:
@@ -66,7 +68,7 @@ class OrderRepository(_KeyedTable):
         idempotency_key: str | None,
     ) -> bool:
         """Record a new order as RECEIVED; False when the order id already exists."""
-        now = utc_now()
+        now = utc_iso()
         item: dict[str, Any] = {
             "order_id": order_id,
             "status": OrderStatus.RECEIVED.value,
@@ -81,12 +83,14 @@ class OrderRepository(_KeyedTable):
         return self._put_new(item)
 
     def record_execution(self, order_id: str, execution_arn: str) -> None:
-        self._update(
+        written = self._update(
             order_id,
             "SET execution_arn = :arn",
             {":arn": execution_arn},
             condition="attribute_exists(order_id)",
         )
+        if not written:
+            raise OrderStateConflictError(f"order {order_id} does not exist")
 
     def store_validated(self, order_id: str, order: Order) -> bool:
         """RECEIVED → VALIDATED with the typed order; False if it had moved on already."""
@@ -101,7 +105,7 @@ class OrderRepository(_KeyedTable):
                 "items": [dict(item) for item in fields["items"]],
                 "total_amount": fields["total_amount"],
                 "shipping_address": {k: v for k, v in fields["shipping_address"].items() if v is not None},
-                "validated_at": utc_now(),
+                "validated_at": utc_iso(),
             },
         )
 
@@ -114,7 +118,7 @@ class OrderRepository(_KeyedTable):
             extra={
                 "failure_stage": FailureStage.VALIDATION.value,
                 "failure_reasons": list(reasons),
-                "failed_at": utc_now(),
+                "failed_at": utc_iso(),
             },
         )
 
@@ -127,7 +131,7 @@ class OrderRepository(_KeyedTable):
             order_id,
             OrderStatus.FULFILLED,
             allowed_from=(OrderStatus.PENDING_FULFILLMENT,),
-            extra={"fulfilled_at": utc_now()},
+            extra={"fulfilled_at": utc_iso()},
             increments={"fulfillment_attempts": 1},
         )
 
@@ -144,7 +148,7 @@ class OrderRepository(_KeyedTable):
             extra={
                 "failure_stage": stage.value,
                 "failure_reasons": list(reasons),
-                "failed_at": utc_now(),
+                "failed_at": utc_iso(),
             },
         )
 
@@ -176,17 +180,13 @@ class OrderRepository(_KeyedTable):
     def claim(self, order_id: str, status: OrderStatus, seen_updated_at: str) -> bool:
         """Take an order for reconciliation: count the attempt and touch ``updated_at``,
         only if nobody changed it since it was read. Of two reconcilers, one wins."""
-        try:
-            self._update(
-                order_id,
-                "SET updated_at = :now ADD reconcile_attempts :one",
-                {":now": utc_now(), ":one": 1, ":status": status.value, ":seen": seen_updated_at},
-                condition="#status = :status AND updated_at = :seen",
-                names={"#status": "status"},
-            )
-        except _ConditionFailedError:
-            return False
-        return True
+        return self._update(
+            order_id,
+            "SET updated_at = :now ADD reconcile_attempts :one",
+            {":now": utc_iso(), ":one": 1, ":status": status.value, ":seen": seen_updated_at},
+            condition="#status = :status AND updated_at = :seen",
+            names={"#status": "status"},
+        )
 
     def mark_pending_fulfillment(self, order_id: str) -> bool:
         """VALIDATED → PENDING_FULFILLMENT, for an order whose workflow ended before doing it."""
@@ -199,47 +199,38 @@ class OrderRepository(_KeyedTable):
 
         The failure is kept in ``previous_failures``; the reconciler may drive it on again.
         """
-        try:
-            self._update(
-                order_id,
-                "SET #status = :pending, updated_at = :now, reconcile_attempts = :zero, "
-                "previous_failures = list_append(if_not_exists(previous_failures, :none), :failure) "
-                "REMOVE failure_stage, failure_reasons, failed_at, last_fulfillment_error "
-                "ADD redrive_count :one",
-                {
-                    ":pending": OrderStatus.PENDING_FULFILLMENT.value,
-                    ":failed": OrderStatus.FULFILLMENT_FAILED.value,
-                    ":now": utc_now(),
-                    ":zero": 0,
-                    ":one": 1,
-                    ":none": [],
-                    ":failure": [dict(failure)],
-                },
-                condition="#status = :failed AND attribute_exists(validated_at)",
-                names={"#status": "status"},
-            )
-        except _ConditionFailedError:
-            return False
-        return True
+        return self._update(
+            order_id,
+            "SET #status = :pending, updated_at = :now, "
+            "previous_failures = list_append(if_not_exists(previous_failures, :none), :failure) "
+            "REMOVE failure_stage, failure_reasons, failed_at, last_fulfillment_error, reconcile_attempts "
+            "ADD redrive_count :one",
+            {
+                ":pending": OrderStatus.PENDING_FULFILLMENT.value,
+                ":failed": OrderStatus.FULFILLMENT_FAILED.value,
+                ":now": utc_iso(),
+                ":one": 1,
+                ":none": [],
+                ":failure": [dict(failure)],
+            },
+            condition="#status = :failed AND attribute_exists(validated_at)",
+            names={"#status": "status"},
+        )
 
     def record_fulfillment_attempt(self, order_id: str, error: str) -> bool:
         """Count a failed attempt of a PENDING_FULFILLMENT order; False when it is not pending (any more)."""
-        try:
-            self._update(
-                order_id,
-                "ADD fulfillment_attempts :one SET updated_at = :now, last_fulfillment_error = :error",
-                {
-                    ":one": 1,
-                    ":now": utc_now(),
-                    ":error": error,
-                    ":pending": OrderStatus.PENDING_FULFILLMENT.value,
-                },
-                condition="#status = :pending",
-                names={"#status": "status"},
-            )
-        except _ConditionFailedError:
-            return False
-        return True
+        return self._update(
+            order_id,
+            "ADD fulfillment_attempts :one SET updated_at = :now, last_fulfillment_error = :error",
+            {
+                ":one": 1,
+                ":now": utc_iso(),
+                ":error": error,
+                ":pending": OrderStatus.PENDING_FULFILLMENT.value,
+            },
+            condition="#status = :pending",
+            names={"#status": "status"},
+        )
 
     def _transition(
         self,
@@ -253,16 +244,17 @@ class OrderRepository(_KeyedTable):
     ) -> bool:
         """Conditionally move the order to ``to_status``; False when the condition failed.
 
-        ``extra`` fields are set and ``increments`` added to, in the same write.
+        ``extra`` fields are set and ``increments`` added to, in the same write. The
+        reconciler's attempt count is per status, so a change of status clears it.
         """
         names = {"#status": "status"}
-        values: dict[str, Any] = {":to": to_status.value, ":now": utc_now()}
+        values: dict[str, Any] = {":to": to_status.value, ":now": utc_iso()}
         assignments = ["#status = :to", "updated_at = :now"]
         for index, (field, value) in enumerate(sorted(extra.items())):
             names[f"#f{index}"] = field
             values[f":f{index}"] = value
             assignments.append(f"#f{index} = :f{index}")
-        expression = "SET " + ", ".join(assignments)
+        expression = "SET " + ", ".join(assignments) + " REMOVE reconcile_attempts"
         additions = []
         for index, (field, amount) in enumerate(sorted((increments or {}).items())):
             names[f"#i{index}"] = field
@@ -270,24 +262,19 @@ class OrderRepository(_KeyedTable):
             additions.append(f"#i{index} :i{index}")
         if additions:
             expression += " ADD " + ", ".join(additions)
+        condition = self._status_condition(allowed_from, values)
+        if allow_missing:
+            condition = f"attribute_not_exists(order_id) OR {condition}"
+        return self._update(order_id, expression, values, condition=condition, names=names)
+
+    @staticmethod
+    def _status_condition(allowed_from: Iterable[OrderStatus], values: dict[str, Any]) -> str:
+        """``#status IN (...)``, adding the statuses to ``values``."""
         allowed = []
         for index, status in enumerate(allowed_from):
             values[f":from{index}"] = status.value
             allowed.append(f":from{index}")
-        condition = f"#status IN ({', '.join(allowed)})"
-        if allow_missing:
-            condition = f"attribute_not_exists(order_id) OR {condition}"
-        try:
-            self._update(
-                order_id,
-                expression,
-                values,
-                condition=condition,
-                names=names,
-            )
-        except _ConditionFailedError:
-            return False
-        return True
+        return f"#status IN ({', '.join(allowed)})"
 
     def _update(
         self,
@@ -296,7 +283,8 @@ class OrderRepository(_KeyedTable):
         values: dict[str, Any],
         condition: str,
         names: dict[str, str] | None = None,
-    ) -> None:
+    ) -> bool:
+        """A conditional UpdateItem; False when the order is missing or not in the expected state."""
         kwargs: dict[str, Any] = {
             "Key": {"order_id": order_id},
             "UpdateExpression": expression,
@@ -305,12 +293,7 @@ class OrderRepository(_KeyedTable):
         }
         if names:
             kwargs["ExpressionAttributeNames"] = names
-        if not _conditional_write(lambda: self.table.update_item(**kwargs)):
-            raise _ConditionFailedError(f"order {order_id} is missing or not in the expected state")
-
-
-class _ConditionFailedError(OrderStateConflictError):
-    """A conditional write found the order missing or in another state."""
+        return _conditional_write(lambda: self.table.update_item(**kwargs))
 
 
 class FailedOrderRepository(_KeyedTable):
@@ -320,7 +303,7 @@ class FailedOrderRepository(_KeyedTable):
             "order_id": order_id,
             "stage": stage.value,
             "reasons": list(reasons),
-            "recorded_at": utc_now(),
+            "recorded_at": utc_iso(),
             **{k: v for k, v in details.items() if v},
         }
         return self._put_new(item)

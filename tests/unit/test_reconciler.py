@@ -14,8 +14,8 @@ import boto3
 import pytest
 
 from handlers import api_handler, fulfill_order, reconciler
-from handlers.errors import ConfigurationError, WorkflowError
-from handlers.models import OrderStatus
+from handlers.errors import ConfigurationError, TransientStorageError, WorkflowError
+from handlers.models import Order, OrderStatus, parse_json_decimal
 from handlers.order_intake import WorkflowStarter
 from handlers.order_queue import OrderQueue
 from handlers.reconciler import Action, OrderReconciler, ReconcilerSettings
@@ -254,7 +254,7 @@ def test_a_validated_order_whose_execution_ended_is_made_pending_and_enqueued(
     assert actions == Counter({Action.ENQUEUED: 1})
     item = order(env, "o-1")
     assert item["status"] == PENDING
-    assert item["reconcile_attempts"] == 1
+    assert "reconcile_attempts" not in item, "pending now, with all its attempts ahead of it"
     assert messages(env) == [{"order_id": "o-1"}]
 
 
@@ -321,7 +321,7 @@ def test_after_max_attempts_a_pending_order_becomes_fulfillment_failed_with_a_re
     item = order(env, "o-1")
     assert item["status"] == FAILED
     assert item["failure_stage"] == "fulfillment"
-    assert item["reconcile_attempts"] == MAX_ATTEMPTS + 1  # the claim that failed it counts too
+    assert "reconcile_attempts" not in item, "the count is per status; FULFILLMENT_FAILED starts none"
     (reason,) = item["failure_reasons"]
     assert f"after {MAX_ATTEMPTS} reconciliation attempt(s)" in reason
     record = get_item(env.tables.failed, "o-1")
@@ -345,6 +345,65 @@ def test_a_received_order_that_never_starts_is_failed_after_max_attempts(env: En
     record = get_item(env.tables.failed, "o-1")
     assert record is not None
     assert record["stage"] == "workflow"
+
+
+class UnwritableFailures(FailedOrderRepository):
+    """The failed-orders table refusing writes (throttled, say)."""
+
+    def record(self, order_id: str, stage: Any, reasons: Any, **details: str) -> bool:
+        raise TransientStorageError("failed-orders table throttled")
+
+
+class FulfilledMeanwhile(FailedOrderRepository):
+    """The order is fulfilled (a late delivery) between the reconciler's claim and its give-up."""
+
+    def __init__(self, orders: OrderRepository) -> None:
+        super().__init__(FAILED_ORDERS_TABLE, boto3.resource("dynamodb"))
+        self.orders = orders
+
+    def record(self, order_id: str, stage: Any, reasons: Any, **details: str) -> bool:
+        assert self.orders.mark_fulfilled(order_id)
+        return super().record(order_id, stage, reasons, **details)
+
+
+def test_a_give_up_whose_failure_record_cannot_be_written_leaves_the_order_for_the_next_run(
+    env: Env,
+) -> None:
+    seed_order(env.tables.orders, "o-1", PENDING, reconcile_attempts=MAX_ATTEMPTS)
+    refusing = make_reconciler(env)
+    refusing.failed_orders = UnwritableFailures(FAILED_ORDERS_TABLE, env.tables.dynamodb)
+
+    assert refusing.run() == Counter({Action.ERROR: 1})
+    assert order(env, "o-1")["status"] == PENDING, "a final failure needs its record"
+
+    assert make_reconciler(env).run(now=later(PENDING_AFTER)) == Counter({Action.FAILED: 1})
+    assert order(env, "o-1")["status"] == FAILED
+    assert get_item(env.tables.failed, "o-1") is not None
+
+
+def test_a_give_up_that_loses_the_race_to_a_fulfillment_withdraws_its_record(env: Env) -> None:
+    seed_order(env.tables.orders, "o-1", PENDING, reconcile_attempts=MAX_ATTEMPTS)
+    reconciler_ = make_reconciler(env)
+    reconciler_.failed_orders = FulfilledMeanwhile(reconciler_.orders)
+
+    assert reconciler_.run() == Counter({Action.SKIPPED: 1})
+
+    assert order(env, "o-1")["status"] == "FULFILLED"
+    assert get_item(env.tables.failed, "o-1") is None
+
+
+def test_a_pending_order_gets_every_attempt_whatever_its_start_cost(env: Env) -> None:
+    seed_order(env.tables.orders, "o-1", RECEIVED)
+    make_reconciler(env, sfn=RefusingStart()).run()  # one attempt spent on a refused start
+    make_reconciler(env).run(now=later(RECEIVED_AFTER))  # started
+    orders = OrderRepository(ORDERS_TABLE, env.tables.dynamodb)
+    assert orders.store_validated(
+        "o-1", Order.model_validate(parse_json_decimal(fixture_text("valid_order.json")))
+    ) and orders.mark_pending_fulfillment("o-1")
+
+    runs = [make_reconciler(env).run(now=later(PENDING_AFTER)) for _ in range(MAX_ATTEMPTS + 1)]
+
+    assert runs == [Counter({Action.ENQUEUED: 1})] * MAX_ATTEMPTS + [Counter({Action.FAILED: 1})]
 
 
 @pytest.mark.parametrize("status", ["FULFILLED", "REJECTED", FAILED])
@@ -509,6 +568,44 @@ def test_an_order_whose_start_was_refused_is_started_by_a_later_run(env: Env) ->
     )
 
 
+# --- the time budget -----------------------------------------------------------------------------
+
+
+def test_a_run_short_of_time_defers_every_order_and_changes_nothing(env: Env) -> None:
+    seeded = [seed_order(env.tables.orders, f"o-{i}", status) for i, status in enumerate((RECEIVED, PENDING))]
+
+    actions = make_reconciler(env).run(millis_left=lambda: reconciler.STOP_MARGIN_MILLIS - 1)
+
+    assert actions == Counter({Action.DEFERRED: 2})
+    assert [order(env, item["order_id"]) for item in seeded] == seeded
+    assert executions(env) == [] and messages(env) == []
+
+
+def test_a_run_stops_taking_orders_when_its_budget_runs_out(env: Env) -> None:
+    for index in range(3):
+        seed_order(env.tables.orders, f"o-{index}", PENDING, updated_at=f"2024-01-01T00:00:0{index}.000Z")
+    budget = iter([60_000, 60_000, 1_000])
+
+    actions = make_reconciler(env).run(millis_left=lambda: next(budget))
+
+    assert actions == Counter({Action.ENQUEUED: 2, Action.DEFERRED: 1})
+    assert messages(env) == [{"order_id": "o-0"}, {"order_id": "o-1"}], "oldest first"
+    assert "reconcile_attempts" not in order(env, "o-2")
+
+
+def test_the_handler_reads_its_budget_from_the_lambda_context(env: Env) -> None:
+    seed_order(env.tables.orders, "o-1", PENDING)
+
+    class AlmostTimedOut:
+        def get_remaining_time_in_millis(self) -> int:
+            return 500
+
+    summary = reconciler.handler({}, AlmostTimedOut())
+
+    assert summary["deferred"] == 1
+    assert messages(env) == []
+
+
 # --- the execution status the reconciler reads --------------------------------------------------
 
 
@@ -564,6 +661,7 @@ def test_the_handler_returns_a_count_for_every_action(env: Env, monkeypatch: pyt
         "left_running": 1,
         "skipped": 0,
         "error": 0,
+        "deferred": 0,
     }
     assert order(env, "to-start")["execution_arn"]
     assert messages(env) == [{"order_id": "to-enqueue"}]

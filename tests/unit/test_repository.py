@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -135,6 +136,30 @@ def test_of_two_claims_of_what_was_read_once_only_the_first_wins(tables: Tables)
     assert item["reconcile_attempts"] == 1
 
 
+@pytest.mark.parametrize(
+    ("status", "move"),
+    [
+        ("VALIDATED", lambda orders: orders.mark_pending_fulfillment("o-1")),
+        (PENDING, lambda orders: orders.mark_fulfilled("o-1")),
+        (PENDING, lambda orders: orders.mark_fulfillment_failed("o-1", FailureStage.FULFILLMENT, ["x"])),
+    ],
+    ids=["to pending", "to fulfilled", "to failed"],
+)
+def test_a_change_of_status_clears_the_reconcilers_attempt_count(
+    tables: Tables, status: str, move: Callable[[OrderRepository], bool]
+) -> None:
+    # The count is per status: attempts spent starting an order do not shorten its
+    # allowance once it is pending.
+    seed_order(tables.orders, "o-1", status, updated_at=SEEN, reconcile_attempts=2)
+
+    assert move(tables.order_repository()) is True
+
+    item = get_item(tables.orders, "o-1")
+    assert item is not None
+    assert item["status"] != status
+    assert "reconcile_attempts" not in item
+
+
 def test_a_claim_fails_when_the_status_changed(tables: Tables) -> None:
     seeded = seed_order(tables.orders, "o-1", "FULFILLED", updated_at=SEEN)
 
@@ -213,7 +238,7 @@ def test_reopen_for_fulfillment_makes_a_failed_order_pending_again(tables: Table
     assert item is not None
     assert item["status"] == PENDING
     assert item["updated_at"] > SEEN
-    assert item["reconcile_attempts"] == 0
+    assert "reconcile_attempts" not in item, "a redriven order gets every reconciliation attempt again"
     assert item["redrive_count"] == 1
     assert item["previous_failures"] == [FAILURE]
     for removed in ("failure_stage", "failure_reasons", "failed_at", "last_fulfillment_error"):
@@ -232,7 +257,7 @@ def test_a_second_redrive_keeps_the_earlier_failures_and_counts_the_redrive(tabl
     assert item is not None
     assert item["previous_failures"] == [earlier, FAILURE]
     assert item["redrive_count"] == 2
-    assert item["reconcile_attempts"] == 0
+    assert "reconcile_attempts" not in item, "a redriven order gets every reconciliation attempt again"
 
 
 @pytest.mark.parametrize("status", ["RECEIVED", "VALIDATED", PENDING, "FULFILLED", "REJECTED"])
