@@ -89,7 +89,7 @@ def redrive(args: argparse.Namespace, out: TextIO) -> int:
         )
     for line in report.lines(dry_run=args.dry_run):
         print(line, file=out)
-    return 0
+    return 1 if report.errors else 0
 
 
 def main(argv: list[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:

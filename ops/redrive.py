@@ -8,6 +8,7 @@ moved. ``--dlq`` also moves any message still waiting in the DLQ back to the que
 
 Safe to run twice: the status change is conditional, so a second run finds nothing left
 to move, and fulfillment is idempotent per order, so a duplicate message is harmless.
+One order's error is reported and the others are still moved.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from handlers.errors import DofsError
 from handlers.models import OrderStatus
 from handlers.order_queue import OrderQueue
 from handlers.repository import FailedOrderRepository, OrderRepository
@@ -28,6 +30,7 @@ FAILURE_FIELDS = ("failure_stage", "failure_reasons", "failed_at")
 class RedriveReport:
     redriven: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)  # order id → why it was not moved
+    errors: dict[str, str] = field(default_factory=dict)  # order id → what went wrong
     dlq_messages_moved: int = 0
 
     def lines(self, dry_run: bool = False) -> list[str]:
@@ -35,6 +38,7 @@ class RedriveReport:
         lines = [f"{verb} {len(self.redriven)} order(s)" + (": " if self.redriven else "")]
         lines[0] += ", ".join(self.redriven)
         lines += [f"skipped {order_id}: {why}" for order_id, why in sorted(self.skipped.items())]
+        lines += [f"error {order_id}: {what}" for order_id, what in sorted(self.errors.items())]
         if self.dlq_messages_moved:
             lines.append(f"moved {self.dlq_messages_moved} DLQ message(s) back to the order queue")
         return lines
@@ -54,7 +58,11 @@ class OrderRedrive:
     def redrive(self, order_ids: Iterable[str] | None = None, *, dry_run: bool = False) -> RedriveReport:
         report = RedriveReport()
         for order_id in self.failed_order_ids() if order_ids is None else order_ids:
-            why = self._why_not(order_id) if dry_run else self._redrive_one(order_id)
+            try:
+                why = self._why_not(order_id) if dry_run else self._redrive_one(order_id)
+            except DofsError as exc:
+                report.errors[order_id] = str(exc) if isinstance(exc, RedriveIncompleteError) else repr(exc)
+                continue
             if why is None:
                 report.redriven.append(order_id)
             else:
@@ -79,11 +87,21 @@ class OrderRedrive:
         failure: dict[str, Any] = {name: item[name] for name in FAILURE_FIELDS if name in item}
         if not self.orders.reopen_for_fulfillment(order_id, failure):
             return "it moved on while being redriven"
-        self.failed_orders.delete(order_id)
-        # If the send fails now, the order is PENDING_FULFILLMENT without a message, which
-        # is what the reconciler looks for: it is enqueued again later, not lost.
-        self.queue.enqueue(order_id)
+        # From here on the order is PENDING_FULFILLMENT: it is sent even if its old record
+        # stays, and if the send fails it has no message, which is what the reconciler
+        # looks for, so it is enqueued later.
+        try:
+            try:
+                self.failed_orders.delete(order_id)
+            finally:
+                self.queue.enqueue(order_id)
+        except DofsError as exc:
+            raise RedriveIncompleteError(f"reopened, but {type(exc).__name__}: {exc}") from exc
         return None
+
+
+class RedriveIncompleteError(DofsError):
+    """The order was reopened but a later step failed."""
 
 
 def move_dlq_messages(sqs: Any, dlq_url: str, queue_url: str) -> int:
