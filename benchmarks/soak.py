@@ -150,8 +150,8 @@ class ApiClient:
         self.api_url = api_url.rstrip("/")
 
     def post(self, body: bytes, key: str | None, content_type: str = "application/json") -> Answer:
-        """POST /order, retried like a careful client: on 5xx or a broken connection, with
-        the same key (without one only when the answer says nothing was stored)."""
+        """POST /order, retried like a careful client: with a key, on any 5xx or a broken
+        connection; without one, only on a 503, which the API answers when it stored nothing."""
         headers = {"Content-Type": content_type, **({"Idempotency-Key": key} if key else {})}
         answer = Answer(0, None, time.time())
         for attempt in range(CLIENT_ATTEMPTS):
@@ -377,7 +377,7 @@ def _check_slot(slot: Slot, orders: Mapping[str, Mapping[str, Any]], report: Soa
     ids = slot.order_ids()
     if len(ids) > 1:
         report.doubled.append(f"key {slot.key} got orders {sorted(ids)}")
-    if slot.kind is Kind.KEY_REUSED and len(slot.answers) == 2 and slot.answers[1].status == 202:
+    if slot.kind is Kind.KEY_REUSED and [a.status for a in slot.answers] == [202, 202]:
         report.doubled.append(f"key {slot.key} accepted again with another body")
     if slot.kind is Kind.WRONG_TOTAL:
         for order_id in ids:

@@ -140,7 +140,9 @@ class OrderIntakeService:
             status = OrderStatus(existing["status"])
             if existing.get("execution_arn"):
                 return AcceptedOrder(order_id, status, str(existing["execution_arn"]))
-            if status is not OrderStatus.RECEIVED:  # the reconciler gave up on starting it
+            if status is not OrderStatus.RECEIVED:
+                # Moved on with no execution recorded: the reconciler gave up on starting
+                # it, or its execution ran but recording the ARN failed. Never start another.
                 return AcceptedOrder(order_id, status, None)
             raw_body = str(existing["request_body"])
         try:

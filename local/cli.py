@@ -99,7 +99,11 @@ def run_parser() -> argparse.ArgumentParser:
         f"(repeatable; off unless given). POINT is one of {FAULT_POINTS}",
     )
     parser.add_argument(
-        "--fault-seed", type=int, metavar="N", help="seed the faults' random draws, for a repeatable run"
+        "--fault-seed",
+        type=int,
+        metavar="N",
+        help="seed the faults' random draws (the same rates per point; which request draws a fault "
+        "still depends on timing)",
     )
     parser.add_argument(
         "--schedule-every",

@@ -152,10 +152,10 @@ class ScheduledInvoker(threading.Thread):
     def fire(self) -> Invoked | None:
         """One scheduled invocation; None when the function could not be invoked at all."""
         schedule = self.schedule
-        event: Any = scheduled_event(schedule)
-        if schedule.constant_input is not None:
-            event = json.loads(schedule.constant_input)
         try:
+            event: Any = scheduled_event(schedule)
+            if schedule.constant_input is not None:
+                event = json.loads(schedule.constant_input)
             invoked = invoke_function(self.lambda_client, schedule.function_arn, event)
         except Exception:  # keep the schedule, as EventBridge does, but never silently
             logger.exception("schedule %s could not invoke %s", schedule.rule_name, schedule.function_name)

@@ -223,3 +223,17 @@ def test_an_invoke_that_raises_is_logged_and_the_schedule_goes_on(
         _wait_for(function, 2)
 
     assert any("could not invoke dofs-reconciler-dev" in r.getMessage() for r in caplog.records)
+
+
+def test_a_constant_input_that_is_not_json_is_logged_and_does_not_end_the_schedule(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    function = FakeFunction()
+    invoker = ScheduledInvoker(_schedule(constant_input="{not json"), lambda_client=function)
+
+    with caplog.at_level(logging.ERROR, logger="dofs.local.scheduler"):
+        assert invoker.fire() is None
+        assert invoker.fire() is None
+
+    assert function.calls == []
+    assert sum("could not invoke dofs-reconciler-dev" in r.getMessage() for r in caplog.records) == 2
