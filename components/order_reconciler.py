@@ -78,10 +78,10 @@ class OrderReconciler(pulumi.ComponentResource):
                 statements=[
                     allow(["dynamodb:Query"], [args.tables.orders_status_index_arn]),
                     allow(["dynamodb:GetItem", "dynamodb:UpdateItem"], [orders.arn]),
-                    allow(["dynamodb:PutItem"], [failed.arn]),
+                    allow(["dynamodb:PutItem", "dynamodb:DeleteItem"], [failed.arn]),
                     allow(["states:StartExecution"], [args.state_machine_arn]),
                     allow(["states:DescribeExecution"], [_executions_of(args.state_machine_arn)]),
-                    allow(["sqs:SendMessage"], [args.queue_arn]),
+                    allow(["sqs:SendMessage", "sqs:GetQueueAttributes"], [args.queue_arn]),
                 ],
             ),
             opts=child,

@@ -10,6 +10,8 @@ from handlers.aws import error_code
 from handlers.errors import QueueError
 from handlers.models import FulfillmentMessage
 
+WAITING_MESSAGE_ATTRIBUTES = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed")
+
 
 class OrderQueue:
     def __init__(self, queue_url: str, sqs: Any) -> None:
@@ -26,3 +28,16 @@ class OrderQueue:
         except BotoCoreError as exc:
             raise QueueError(f"SendMessage failed: {exc}") from exc
         return str(response["MessageId"])
+
+    def waiting_messages(self) -> int:
+        """About how many messages wait to be received (not those in flight): the backlog."""
+        try:
+            response = self.sqs.get_queue_attributes(
+                QueueUrl=self.queue_url, AttributeNames=list(WAITING_MESSAGE_ATTRIBUTES)
+            )
+        except ClientError as exc:
+            raise QueueError(f"GetQueueAttributes failed: {error_code(exc)}") from exc
+        except BotoCoreError as exc:
+            raise QueueError(f"GetQueueAttributes failed: {exc}") from exc
+        attributes = response.get("Attributes", {})
+        return sum(int(attributes.get(name, 0)) for name in WAITING_MESSAGE_ATTRIBUTES)

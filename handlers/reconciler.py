@@ -7,7 +7,9 @@ an order waiting for a step that never comes. Past a deadline:
 - RECEIVED or VALIDATED whose execution ended without moving it on: a VALIDATED order
   is marked PENDING_FULFILLMENT and enqueued, a RECEIVED one is failed;
 - PENDING_FULFILLMENT, not fulfilled long after every SQS redelivery (the enqueue
-  failed, or its message was lost): enqueue it again;
+  failed, or its message was lost): enqueue it again, but only once the order queue has
+  no backlog: behind one, a pending order may just be waiting its turn, and enqueueing
+  it again (or giving up on it) would only add load (or fail an order that was fine);
 - after ``RECONCILE_MAX_ATTEMPTS`` such attempts: FULFILLMENT_FAILED, with a record.
 
 A RUNNING execution is left alone: its own timeout bounds it. Every action starts with
@@ -25,6 +27,7 @@ from enum import StrEnum
 from typing import Any
 
 from handlers import aws, faults, settings
+from handlers.errors import QueueError
 from handlers.models import FailureStage, OrderStatus
 from handlers.observability import get_logger
 from handlers.order_intake import WorkflowStarter
@@ -46,7 +49,7 @@ class Action(StrEnum):
     RUNNING = "left_running"
     SKIPPED = "skipped"  # moved on, or claimed by another run, since it was listed
     ERROR = "error"
-    DEFERRED = "deferred"  # left for the next run: this one was running out of time
+    DEFERRED = "deferred"  # left for the next run: out of time, or the queue has a backlog
 
 
 @dataclass(frozen=True)
@@ -92,12 +95,31 @@ class OrderReconciler:
         actions: Counter[Action] = Counter()
         for status, after_seconds in deadlines.items():
             cutoff = utc_iso(now - timedelta(seconds=after_seconds))
-            for order_id in list(self.orders.ids_in_status(status, cutoff)):
+            order_ids = list(self.orders.ids_in_status(status, cutoff))
+            if order_ids and status is OrderStatus.PENDING_FULFILLMENT and self._queue_has_backlog():
+                actions[Action.DEFERRED] += len(order_ids)
+                continue
+            for order_id in order_ids:
                 if millis_left is not None and millis_left() < STOP_MARGIN_MILLIS:
                     actions[Action.DEFERRED] += 1
                     continue
                 actions[self._reconcile_logged(order_id, status, cutoff)] += 1
         return actions
+
+    def _queue_has_backlog(self) -> bool:
+        try:
+            waiting = self.queue.waiting_messages()
+        except QueueError as exc:
+            logger.warning(
+                "order queue depth unknown; pending orders wait for the next run", extra={"error": str(exc)}
+            )
+            return True
+        if waiting:
+            logger.info(
+                "order queue has a backlog; pending orders wait for it to drain",
+                extra={"waiting_messages": waiting},
+            )
+        return waiting > 0
 
     def _reconcile_logged(self, order_id: str, status: OrderStatus, cutoff: str) -> Action:
         try:

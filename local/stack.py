@@ -33,6 +33,7 @@ from handlers.faults import DOFS_FAULTS, FaultInjector, FaultPlan
 from local.asl_parse_cache import cached_asl_parsing
 from local.emulator_fidelity import atomic_conditional_writes
 from local.emulator_mocks import INERT, NOT_EMULATED, DeclaredResource, EmulatorMocks
+from local.emulator_speed import fast_sqs_receive
 from local.errors import LocalStackError, PortInUseError
 from local.event_source import EventSourceMapping, QueuePoller
 from local.gateway import INTEGRATION_TIMEOUT_SECONDS, LocalGateway, load_routes
@@ -133,6 +134,7 @@ class LocalStack:
         ensure_port_free(self.options.aws_port, "--aws-port")
         try:
             self._running.enter_context(atomic_conditional_writes())
+            self._running.enter_context(fast_sqs_receive())
             self._start_emulator()
             self._running.callback(reset_clients)  # handler clients are bound to this emulator
             reset_clients()

@@ -72,14 +72,15 @@ def _expected_function_grants(run: ProgramRun, component: str) -> set[h.Grant]:
         | h.pairs({"dynamodb:PutItem"}, [failed])
         | h.pairs(SQS_CONSUME, [h.dead_letter_queue(run).outputs["arn"]]),
         # Finds stuck orders through the status index only, re-reads and moves each one,
-        # fails it for good after its last attempt, restarts or inspects its execution,
-        # and re-enqueues it; it never consumes from either queue.
+        # fails it for good after its last attempt (withdrawing the record if the order
+        # moved on meanwhile), restarts or inspects its execution, and re-enqueues it
+        # when the queue has no backlog; it never consumes from either queue.
         h.RECONCILER: h.pairs({"dynamodb:Query"}, [f"{orders}/index/{STATUS_INDEX}"])
         | h.pairs(ORDER_READ_WRITE, [orders])
-        | h.pairs({"dynamodb:PutItem"}, [failed])
+        | h.pairs({"dynamodb:PutItem", "dynamodb:DeleteItem"}, [failed])
         | h.pairs({"states:StartExecution"}, [machine])
         | h.pairs({"states:DescribeExecution"}, [_executions_of(machine)])
-        | h.pairs({"sqs:SendMessage"}, [h.order_queue(run).outputs["arn"]]),
+        | h.pairs({"sqs:SendMessage", "sqs:GetQueueAttributes"}, [h.order_queue(run).outputs["arn"]]),
     }
     return base | specific[component]
 

@@ -14,7 +14,7 @@ import boto3
 import pytest
 
 from handlers import api_handler, fulfill_order, reconciler
-from handlers.errors import ConfigurationError, TransientStorageError, WorkflowError
+from handlers.errors import ConfigurationError, QueueError, TransientStorageError, WorkflowError
 from handlers.models import Order, OrderStatus, parse_json_decimal
 from handlers.order_intake import WorkflowStarter
 from handlers.order_queue import OrderQueue
@@ -112,6 +112,18 @@ def ago(seconds: int) -> str:
 def later(seconds: int) -> datetime:
     """A run ``seconds`` ahead: orders the previous run touched are past a ``seconds`` deadline again."""
     return datetime.now(UTC) + timedelta(seconds=seconds + 1)
+
+
+def runs_losing_every_message(
+    env: Env, reconciler_: OrderReconciler, count: int
+) -> tuple[list[Counter[Action]], list[Any]]:
+    """``count`` runs, each past the PENDING deadline of the last, with every message it sends
+    received and lost (never acknowledged, never fulfilled): no backlog, the order still pending."""
+    runs, sent = [], []
+    for _ in range(count):
+        runs.append(reconciler_.run(now=later(PENDING_AFTER)))
+        sent += messages(env)
+    return runs, sent
 
 
 def start_execution(
@@ -314,10 +326,10 @@ def test_after_max_attempts_a_pending_order_becomes_fulfillment_failed_with_a_re
     seed_order(env.tables.orders, "o-1", PENDING)
     reconciler_ = make_reconciler(env)
 
-    runs = [reconciler_.run(now=later(PENDING_AFTER)) for _ in range(MAX_ATTEMPTS + 2)]
+    runs, sent = runs_losing_every_message(env, reconciler_, MAX_ATTEMPTS + 2)
 
     assert runs == [Counter({Action.ENQUEUED: 1})] * MAX_ATTEMPTS + [Counter({Action.FAILED: 1}), Counter()]
-    assert messages(env) == [{"order_id": "o-1"}] * MAX_ATTEMPTS
+    assert sent == [{"order_id": "o-1"}] * MAX_ATTEMPTS
     item = order(env, "o-1")
     assert item["status"] == FAILED
     assert item["failure_stage"] == "fulfillment"
@@ -401,9 +413,77 @@ def test_a_pending_order_gets_every_attempt_whatever_its_start_cost(env: Env) ->
         "o-1", Order.model_validate(parse_json_decimal(fixture_text("valid_order.json")))
     ) and orders.mark_pending_fulfillment("o-1")
 
-    runs = [make_reconciler(env).run(now=later(PENDING_AFTER)) for _ in range(MAX_ATTEMPTS + 1)]
+    runs, _ = runs_losing_every_message(env, make_reconciler(env), MAX_ATTEMPTS + 1)
 
     assert runs == [Counter({Action.ENQUEUED: 1})] * MAX_ATTEMPTS + [Counter({Action.FAILED: 1})]
+
+
+# --- PENDING behind a backlog -------------------------------------------------------------------
+
+
+def send_other_orders(env: Env, count: int) -> None:
+    sqs = boto3.client("sqs")
+    for index in range(count):
+        sqs.send_message(QueueUrl=env.queue_url, MessageBody=json.dumps({"order_id": f"other-{index}"}))
+
+
+def test_a_stale_pending_order_waits_while_the_queue_has_a_backlog_then_is_enqueued(env: Env) -> None:
+    seeded = seed_order(env.tables.orders, "o-1", PENDING)
+    send_other_orders(env, 3)
+    reconciler_ = make_reconciler(env)
+
+    behind_backlog = reconciler_.run()
+
+    assert behind_backlog == Counter({Action.DEFERRED: 1})
+    assert order(env, "o-1") == seeded, "not claimed: no attempt spent"
+    assert [body["order_id"] for body in messages(env)] == ["other-0", "other-1", "other-2"]
+
+    assert reconciler_.run() == Counter({Action.ENQUEUED: 1})
+    assert messages(env) == [{"order_id": "o-1"}]
+
+
+def test_an_order_out_of_attempts_is_not_failed_while_the_queue_has_a_backlog(env: Env) -> None:
+    seeded = seed_order(env.tables.orders, "o-1", PENDING, reconcile_attempts=MAX_ATTEMPTS)
+    send_other_orders(env, 1)
+
+    assert make_reconciler(env).run() == Counter({Action.DEFERRED: 1})
+
+    assert order(env, "o-1") == seeded
+    assert get_item(env.tables.failed, "o-1") is None
+
+
+def test_a_backlog_holds_back_only_pending_orders(env: Env) -> None:
+    seed_order(env.tables.orders, "o-1", RECEIVED)
+    seed_order(env.tables.orders, "o-2", PENDING)
+    send_other_orders(env, 1)
+
+    assert make_reconciler(env).run() == Counter({Action.STARTED: 1, Action.DEFERRED: 1})
+
+
+class UnreadableQueue(OrderQueue):
+    def waiting_messages(self) -> int:
+        raise QueueError("GetQueueAttributes failed: AccessDenied")
+
+
+def test_an_unknown_queue_depth_holds_pending_orders_back(env: Env) -> None:
+    seeded = seed_order(env.tables.orders, "o-1", PENDING, reconcile_attempts=MAX_ATTEMPTS)
+    reconciler_ = make_reconciler(env)
+    reconciler_.queue = UnreadableQueue(env.queue_url, boto3.client("sqs"))
+
+    assert reconciler_.run() == Counter({Action.DEFERRED: 1})
+    assert order(env, "o-1") == seeded
+
+
+def test_waiting_messages_counts_visible_and_delayed_not_in_flight(env: Env) -> None:
+    sqs = boto3.client("sqs")
+    send_other_orders(env, 2)
+    sqs.send_message(QueueUrl=env.queue_url, MessageBody="{}", DelaySeconds=60)
+    queue = OrderQueue(env.queue_url, sqs)
+    assert queue.waiting_messages() == 3
+
+    sqs.receive_message(QueueUrl=env.queue_url, MaxNumberOfMessages=1)
+
+    assert queue.waiting_messages() == 2
 
 
 @pytest.mark.parametrize("status", ["FULFILLED", "REJECTED", FAILED])
@@ -527,7 +607,11 @@ def test_two_reconcilers_at_once_on_one_stale_order_act_once(env: Env, status: s
         results = [future.result(timeout=30) for future in futures]
 
     expected = Action.STARTED if status == RECEIVED else Action.ENQUEUED
-    assert sum(results, Counter()) == Counter({expected: 1, Action.SKIPPED: 1})
+    acted, held_back = sorted(results, key=lambda result: expected not in result)
+    assert acted == Counter({expected: 1})
+    # The loser's claim fails, or it already sees the winner's execution (or message) and
+    # holds back before claiming: either way it does nothing.
+    assert len(held_back) == 1 and set(held_back) <= {Action.SKIPPED, Action.RUNNING, Action.DEFERRED}
     assert order(env, "o-1")["reconcile_attempts"] == 1
     assert len(executions(env)) == (1 if status == RECEIVED else 0)
     assert len(messages(env)) == (1 if status == PENDING else 0)

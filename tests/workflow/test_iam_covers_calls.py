@@ -19,6 +19,7 @@ from botocore.exceptions import EndpointConnectionError
 
 from handlers import aws
 from tests.conftest import load_fixture
+from tests.support.emulator import wait_for_execution
 from tests.support.pulumi_program import ProgramRun
 from tests.workflow.conftest import Pipeline
 from tests.workflow.test_order_workflow import _drain_once, _set_success_rate
@@ -90,6 +91,7 @@ EXPECTED_CALLS = {
     ("reconciler", "states:DescribeExecution"),
     ("reconciler", "states:StartExecution"),
     ("reconciler", "sqs:SendMessage"),
+    ("reconciler", "sqs:GetQueueAttributes"),
 }
 
 
@@ -111,12 +113,15 @@ def _exercise_every_path(pipeline: Pipeline, order: dict[str, Any]) -> None:
     pipeline.run_order(order)
     _drain_once(pipeline, "order_queue_url", "dofs-fulfill-order-dev")
     # A workflow that cannot start: accepted all the same, and the reconciler starts it,
-    # then (with its deadlines cut to a second) re-enqueues it while it waits in the queue.
+    # then (with its deadlines cut to a second) re-enqueues it once its message is lost
+    # (received, never acknowledged) and the queue has no backlog.
     with mock.patch.object(aws, "stepfunctions_client", UnreachableStepFunctions):
         keyless = {"httpMethod": "POST", "path": "/order", "headers": {"Content-Type": "application/json"}}
         response = pipeline.invoke("dofs-api-handler-dev", {**keyless, "body": json.dumps(order)})
     assert response["statusCode"] == 202
     pipeline.reconcile_until("started")
+    wait_for_execution(pipeline.order(json.loads(response["body"])["order_id"])["execution_arn"])
+    assert len(pipeline.queued_messages()) == 1
     pipeline.reconcile_until("enqueued")
 
 
