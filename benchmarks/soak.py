@@ -380,7 +380,7 @@ def _check_slot(slot: Slot, orders: Mapping[str, Mapping[str, Any]], report: Soa
     ids = slot.order_ids()
     if len(ids) > 1:
         report.doubled.append(f"key {slot.key} got orders {sorted(ids)}")
-    if slot.kind is Kind.KEY_REUSED and [a.status for a in slot.answers] == [202, 202]:
+    if slot.kind is Kind.KEY_REUSED and statuses == [202, 202]:
         report.doubled.append(f"key {slot.key} accepted again with another body")
     if slot.kind is Kind.WRONG_TOTAL:
         for order_id in ids:

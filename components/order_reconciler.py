@@ -20,6 +20,7 @@ from components.iam import allow
 from components.order_tables import OrderTables
 from components.python_function import LambdaPackage, PythonFunction, PythonFunctionArgs
 from handlers import settings as env
+from handlers.order_intake import execution_arn_of
 
 # Under the schedule's shortest period (1 minute), so runs rarely overlap; overlapping
 # runs are safe anyway: every status change is a conditional write, an execution is
@@ -38,10 +39,8 @@ class OrderReconcilerArgs:
 
 
 def _executions_of(state_machine_arn: pulumi.Input[str]) -> pulumi.Output[str]:
-    """``arn:...:stateMachine:<name>`` → ``arn:...:execution:<name>:*``, its executions."""
-    return pulumi.Output.from_input(state_machine_arn).apply(
-        lambda arn: f"{arn.replace(':stateMachine:', ':execution:', 1)}:*"
-    )
+    """The ARN pattern of the state machine's executions: ``arn:...:execution:<name>:*``."""
+    return pulumi.Output.from_input(state_machine_arn).apply(lambda arn: execution_arn_of(arn, "*"))
 
 
 class OrderReconciler(pulumi.ComponentResource):

@@ -84,7 +84,6 @@ def _read_order_body(request: ApiRequest, max_bytes: int) -> tuple[dict[str, Any
         raise ApiError(400, "invalid_json", f"request body is not valid JSON: {exc}") from None
     if not isinstance(order, dict):
         raise ApiError(400, "invalid_order", "request body must be a JSON object")
-    _check_order_shape(order)
     return order, text
 
 
@@ -126,6 +125,7 @@ def health(request: ApiRequest, params: dict[str, str]) -> dict[str, Any]:
 def create_order(request: ApiRequest, params: dict[str, str]) -> dict[str, Any]:
     max_bytes = settings.optional_int(settings.MAX_ORDER_BODY_BYTES, settings.DEFAULT_MAX_ORDER_BODY_BYTES)
     order, raw_body = _read_order_body(request, max_bytes or settings.DEFAULT_MAX_ORDER_BODY_BYTES)
+    _check_order_shape(order)
     key = _idempotency_key(request)
     faults.inject_transient(faults.FaultPoint.API_HANDLER)
     accepted = _intake_service().accept(order, raw_body, key)

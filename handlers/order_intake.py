@@ -70,14 +70,19 @@ class AcceptedOrder:
     execution_arn: str | None  # None while the reconciler has still to start it
 
 
+def execution_arn_of(state_machine_arn: str, name: str) -> str:
+    """``arn:...:stateMachine:<machine>`` and a name → ``arn:...:execution:<machine>:<name>``."""
+    prefix, _, machine = state_machine_arn.rpartition(":stateMachine:")
+    return f"{prefix}:execution:{machine}:{name}"
+
+
 class WorkflowStarter:
     def __init__(self, state_machine_arn: str, client: Any) -> None:
         self.state_machine_arn = state_machine_arn
         self.client = client
 
     def execution_arn(self, order_id: str) -> str:
-        prefix, _, name = self.state_machine_arn.rpartition(":stateMachine:")
-        return f"{prefix}:execution:{name}:{order_id}"
+        return execution_arn_of(self.state_machine_arn, order_id)
 
     def start(self, order_id: str, request_body: str) -> str:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -21,23 +22,27 @@ class OrderQueue:
     def enqueue(self, order_id: str) -> str:
         """Send the message the workflow sends; fulfillment is idempotent, so a duplicate is harmless."""
         body = FulfillmentMessage(order_id=order_id).model_dump_json()
-        try:
-            response = self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=body)
-        except ClientError as exc:
-            raise QueueError(f"SendMessage failed: {error_code(exc)}") from exc
-        except BotoCoreError as exc:
-            raise QueueError(f"SendMessage failed: {exc}") from exc
+        response = self._call(
+            "SendMessage", lambda: self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=body)
+        )
         return str(response["MessageId"])
 
     def waiting_messages(self) -> int:
         """About how many messages wait to be received (not those in flight): the backlog."""
-        try:
-            response = self.sqs.get_queue_attributes(
+        response = self._call(
+            "GetQueueAttributes",
+            lambda: self.sqs.get_queue_attributes(
                 QueueUrl=self.queue_url, AttributeNames=list(WAITING_MESSAGE_ATTRIBUTES)
-            )
-        except ClientError as exc:
-            raise QueueError(f"GetQueueAttributes failed: {error_code(exc)}") from exc
-        except BotoCoreError as exc:
-            raise QueueError(f"GetQueueAttributes failed: {exc}") from exc
+            ),
+        )
         attributes = response.get("Attributes", {})
         return sum(int(attributes.get(name, 0)) for name in WAITING_MESSAGE_ATTRIBUTES)
+
+    @staticmethod
+    def _call(operation: str, call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        try:
+            return call()
+        except ClientError as exc:
+            raise QueueError(f"{operation} failed: {error_code(exc)}") from exc
+        except BotoCoreError as exc:
+            raise QueueError(f"{operation} failed: {exc}") from exc

@@ -274,14 +274,17 @@ class LocalStack:
 
     def not_served(self) -> list[tuple[DeclaredResource, str]]:
         """Declared resources the local stack does not run, with the reason."""
-        reasons = [(r, self._not_served_reason(r)) for r in self.resources]
+        served_rules = {s.schedule.rule_name for s in self.schedules}
+        served_targets = {s.schedule.target_resource_id for s in self.schedules}
+        reasons = [(r, _not_served_reason(r, served_rules, served_targets)) for r in self.resources]
         return [(r, reason) for r, reason in reasons if reason is not None]
 
-    def _not_served_reason(self, resource: DeclaredResource) -> str | None:
-        served_rules = {s.schedule.rule_name for s in self.schedules}
-        if resource.type == EVENT_RULE and resource.inputs.get("scheduleExpression"):
-            return None if resource.id in served_rules else "a schedule disabled or without a Lambda target"
-        if resource.type == EVENT_TARGET and resource.inputs["rule"] in served_rules:
-            served_targets = {s.schedule.target_resource_id for s in self.schedules}
-            return None if resource.id in served_targets else "only Lambda targets of a schedule run locally"
-        return NOT_EMULATED.get(resource.type) or INERT.get(resource.type)
+
+def _not_served_reason(
+    resource: DeclaredResource, served_rules: set[str], served_targets: set[str]
+) -> str | None:
+    if resource.type == EVENT_RULE and resource.inputs.get("scheduleExpression"):
+        return None if resource.id in served_rules else "a schedule disabled or without a Lambda target"
+    if resource.type == EVENT_TARGET and resource.inputs["rule"] in served_rules:
+        return None if resource.id in served_targets else "only Lambda targets of a schedule run locally"
+    return NOT_EMULATED.get(resource.type) or INERT.get(resource.type)

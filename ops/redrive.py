@@ -13,7 +13,7 @@ One order's error is reported and the others are still moved.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,7 +59,7 @@ class OrderRedrive:
         report = RedriveReport()
         for order_id in self.failed_order_ids() if order_ids is None else order_ids:
             try:
-                why = self._why_not(order_id) if dry_run else self._redrive_one(order_id)
+                why = self._redrive_one(order_id, dry_run)
             except DofsError as exc:
                 report.errors[order_id] = str(exc) if isinstance(exc, RedriveIncompleteError) else repr(exc)
                 continue
@@ -69,21 +69,12 @@ class OrderRedrive:
                 report.skipped[order_id] = why
         return report
 
-    def _why_not(self, order_id: str) -> str | None:
+    def _redrive_one(self, order_id: str, dry_run: bool) -> str | None:
+        """Why the order is not redriven, or None once it is (or, dry, would be)."""
         item = self.orders.get(order_id)
-        if item is None:
-            return "no such order"
-        if item["status"] != OrderStatus.FULFILLMENT_FAILED.value:
-            return f"it is {item['status']}"
-        if "validated_at" not in item:
-            return "it was never validated (its workflow failed before storing it)"
-        return None
-
-    def _redrive_one(self, order_id: str) -> str | None:
-        why = self._why_not(order_id)
-        if why is not None:
+        why = _why_not(item)
+        if item is None or why is not None or dry_run:
             return why
-        item = self.orders.get(order_id) or {}
         failure: dict[str, Any] = {name: item[name] for name in FAILURE_FIELDS if name in item}
         if not self.orders.reopen_for_fulfillment(order_id, failure):
             return "it moved on while being redriven"
@@ -98,6 +89,16 @@ class OrderRedrive:
         except DofsError as exc:
             raise RedriveIncompleteError(f"reopened, but {type(exc).__name__}: {exc}") from exc
         return None
+
+
+def _why_not(item: Mapping[str, Any] | None) -> str | None:
+    if item is None:
+        return "no such order"
+    if item["status"] != OrderStatus.FULFILLMENT_FAILED.value:
+        return f"it is {item['status']}"
+    if "validated_at" not in item:
+        return "it was never validated (its workflow failed before storing it)"
+    return None
 
 
 class RedriveIncompleteError(DofsError):

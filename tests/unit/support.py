@@ -6,7 +6,6 @@ import base64
 import copy
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -143,11 +142,6 @@ def get_item(table: Any, key: str) -> dict[str, Any] | None:
 def scan_all(table: Any) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = table.scan(ConsistentRead=True)["Items"]
     return items
-
-
-def iso(moment: datetime) -> str:
-    """A timestamp as the repository writes ``updated_at``: UTC, milliseconds, ``Z``."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def queue_bodies(sqs: Any, queue_url: str) -> list[Any]:

@@ -19,7 +19,7 @@ from handlers.models import Order, OrderStatus, parse_json_decimal
 from handlers.order_intake import WorkflowStarter
 from handlers.order_queue import OrderQueue
 from handlers.reconciler import Action, OrderReconciler, ReconcilerSettings
-from handlers.repository import FailedOrderRepository, OrderRepository
+from handlers.repository import FailedOrderRepository, OrderRepository, utc_iso
 from tests.unit.conftest import Tables
 from tests.unit.support import (
     FAILED_ORDERS_TABLE,
@@ -28,7 +28,6 @@ from tests.unit.support import (
     client_error,
     fixture_text,
     get_item,
-    iso,
     queue_bodies,
     response_json,
     seed_order,
@@ -106,7 +105,7 @@ def order(env: Env, order_id: str) -> dict[str, Any]:
 
 
 def ago(seconds: int) -> str:
-    return iso(datetime.now(UTC) - timedelta(seconds=seconds))
+    return utc_iso(datetime.now(UTC) - timedelta(seconds=seconds))
 
 
 def later(seconds: int) -> datetime:
@@ -204,7 +203,7 @@ def test_a_received_order_before_the_deadline_is_untouched(env: Env) -> None:
 
 def test_the_deadline_is_measured_from_the_run_time(env: Env) -> None:
     updated = datetime.now(UTC) - timedelta(seconds=RECEIVED_AFTER // 2)
-    seed_order(env.tables.orders, "o-1", RECEIVED, updated_at=iso(updated))
+    seed_order(env.tables.orders, "o-1", RECEIVED, updated_at=utc_iso(updated))
     reconciler_ = make_reconciler(env)
 
     assert reconciler_.run(now=updated + timedelta(seconds=RECEIVED_AFTER - 1)) == Counter()

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from handlers.models import STATUS_INDEX, FailureStage, OrderStatus
-from handlers.repository import OrderRepository
+from handlers.repository import OrderRepository, utc_iso
 from tests.unit.conftest import Tables
-from tests.unit.support import get_item, iso, seed_order
+from tests.unit.support import get_item, seed_order
 
 PENDING = OrderStatus.PENDING_FULFILLMENT.value
 FAILED = OrderStatus.FULFILLMENT_FAILED.value
@@ -41,7 +41,7 @@ def paged(orders: OrderRepository, limit: int) -> PagedTable:
 
 
 def minutes_ago(minutes: int) -> str:
-    return iso(datetime.now(UTC) - timedelta(minutes=minutes))
+    return utc_iso(datetime.now(UTC) - timedelta(minutes=minutes))
 
 
 # --- the status index -----------------------------------------------------------------------
