@@ -20,7 +20,7 @@ from components.iam import allow
 from components.order_tables import OrderTables
 from components.python_function import LambdaPackage, PythonFunction, PythonFunctionArgs
 from handlers import settings as env
-from handlers.order_intake import execution_arn_of
+from handlers.models import execution_arn_of
 
 # Under the schedule's shortest period (1 minute), so runs rarely overlap; overlapping
 # runs are safe anyway: every status change is a conditional write, an execution is

@@ -26,6 +26,13 @@ TERMINAL_STATUSES = frozenset({OrderStatus.FULFILLED, OrderStatus.FULFILLMENT_FA
 STATUS_INDEX = "status-updated_at-index"
 
 
+# Shared with the Pulumi program (its IAM grants), which must not import botocore.
+def execution_arn_of(state_machine_arn: str, name: str) -> str:
+    """``arn:...:stateMachine:<machine>`` and a name → ``arn:...:execution:<machine>:<name>``."""
+    prefix, _, machine = state_machine_arn.rpartition(":stateMachine:")
+    return f"{prefix}:execution:{machine}:{name}"
+
+
 class FailureStage(StrEnum):
     VALIDATION = "validation"
     WORKFLOW = "workflow"

@@ -25,7 +25,7 @@ from handlers.errors import (
     WorkflowError,
     WorkflowStartError,
 )
-from handlers.models import OrderStatus, WorkflowInput, dump_json, to_cents
+from handlers.models import OrderStatus, WorkflowInput, dump_json, execution_arn_of, to_cents
 from handlers.observability import get_logger
 from handlers.repository import OrderRepository
 
@@ -68,12 +68,6 @@ class AcceptedOrder:
     order_id: str
     status: OrderStatus
     execution_arn: str | None  # None while the reconciler has still to start it
-
-
-def execution_arn_of(state_machine_arn: str, name: str) -> str:
-    """``arn:...:stateMachine:<machine>`` and a name → ``arn:...:execution:<machine>:<name>``."""
-    prefix, _, machine = state_machine_arn.rpartition(":stateMachine:")
-    return f"{prefix}:execution:{machine}:{name}"
 
 
 class WorkflowStarter:
