@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
-from components.state_machine import LAMBDA_TRANSIENT_ERRORS
+from components.state_machine import LAMBDA_TRANSIENT_ERRORS, ORDER_ALREADY_FINAL_ERROR
 from handlers import order_storage, validator
-from handlers.errors import OrderStateConflictError, TransientStorageError
-from handlers.models import OrderStatus
+from handlers.errors import OrderAlreadyFinalError, TransientStorageError
+from handlers.models import DUE_AT, IN_FLIGHT_SHARD, OrderStatus, in_flight_shard
+from handlers.repository import utc_iso
 from tests.unit.conftest import Tables
 from tests.unit.support import (
     fail_dynamodb,
@@ -23,12 +25,16 @@ from tests.unit.support import (
 )
 
 ORDER_ID = "00000000-0000-4000-8000-00000000a001"
+# handler_env's RECONCILE_PENDING_AFTER_SECONDS: how long a stored order may wait for fulfillment.
+PENDING_DUE = timedelta(seconds=600)
+# What a final status takes off the order: the in-flight index's keys and the raw body.
+FINAL_REMOVALS = (IN_FLIGHT_SHARD, DUE_AT, "request_body")
 
 
 def receive(tables: Tables, order_id: str = ORDER_ID, body: str | None = None) -> None:
-    """The order as the API leaves it: RECEIVED, with the client's raw body."""
+    """The order as the API leaves it: RECEIVED, with the client's raw body, in flight."""
     created = tables.order_repository().create_received(
-        order_id, body or fixture_text("valid_order.json"), "f" * 64, None
+        order_id, body or fixture_text("valid_order.json"), "f" * 64, None, datetime.now(UTC)
     )
     assert created
 
@@ -50,17 +56,19 @@ def rejection_event(order_id: str = ORDER_ID) -> dict[str, Any]:
     return {"operation": "record_rejection", "order_id": order_id, "reasons": output["reasons"]}
 
 
-def test_store_validated_moves_received_to_validated_with_typed_fields(handler_tables: Tables) -> None:
+def test_store_validated_moves_received_to_pending_fulfillment_in_one_write(handler_tables: Tables) -> None:
     receive(handler_tables)
     before = get_item(handler_tables.orders, ORDER_ID)
     assert before is not None
+    started = datetime.now(UTC)
 
     result = order_storage.handler(store_event(), None)
 
-    assert result == {"order_id": ORDER_ID, "status": "VALIDATED"}
+    finished = datetime.now(UTC)
+    assert result == {"order_id": ORDER_ID, "status": "PENDING_FULFILLMENT"}
     item = get_item(handler_tables.orders, ORDER_ID)
     assert item is not None
-    assert item["status"] == "VALIDATED"
+    assert item["status"] == "PENDING_FULFILLMENT"
     assert item["customer_id"] == "cust_123"
     assert item["items"] == [
         {"product_id": "prod_001", "quantity": 2, "price": Decimal("29.99")},
@@ -76,10 +84,23 @@ def test_store_validated_moves_received_to_validated_with_typed_fields(handler_t
         "state": "CA",
         "zip": "12345",
     }
-    assert "validated_at" in item
-    assert item["request_body"] == before["request_body"]
+    assert utc_iso(started) <= item["validated_at"] <= utc_iso(finished)
+    assert "request_body" not in item  # the raw body is not kept once the order is typed
     assert item["created_at"] == before["created_at"]
     assert find_floats(item) == []
+
+
+def test_a_stored_order_stays_in_flight_due_after_the_pending_deadline(handler_tables: Tables) -> None:
+    receive(handler_tables)
+    started = datetime.now(UTC)
+
+    order_storage.handler(store_event(), None)
+
+    finished = datetime.now(UTC)
+    item = get_item(handler_tables.orders, ORDER_ID)
+    assert item is not None
+    assert item[IN_FLIGHT_SHARD] == in_flight_shard(ORDER_ID)
+    assert utc_iso(started + PENDING_DUE) <= item[DUE_AT] <= utc_iso(finished + PENDING_DUE)
 
 
 def test_store_validated_twice_is_safe(handler_tables: Tables) -> None:
@@ -89,43 +110,52 @@ def test_store_validated_twice_is_safe(handler_tables: Tables) -> None:
 
     result = order_storage.handler(store_event(), None)
 
-    assert result["status"] == "VALIDATED"
+    assert result["status"] == "PENDING_FULFILLMENT"
     second = get_item(handler_tables.orders, ORDER_ID)
     assert first is not None and second is not None
-    volatile = {"updated_at", "validated_at"}
+    volatile = {"updated_at", "validated_at", DUE_AT}
     assert {k: v for k, v in second.items() if k not in volatile} == {
         k: v for k, v in first.items() if k not in volatile
     }
 
 
-@pytest.mark.parametrize("status", [OrderStatus.PENDING_FULFILLMENT, OrderStatus.FULFILLED])
-def test_store_validated_never_moves_a_progressed_order_back(
-    handler_tables: Tables, status: OrderStatus
+def test_store_validated_of_an_order_already_pending_keeps_its_fulfillment_progress(
+    handler_tables: Tables,
 ) -> None:
-    seed_order(handler_tables.orders, ORDER_ID, status.value)
+    seed_order(
+        handler_tables.orders,
+        ORDER_ID,
+        OrderStatus.PENDING_FULFILLMENT.value,
+        fulfillment_attempts=2,
+        last_fulfillment_error="simulated failure",
+    )
 
     result = order_storage.handler(store_event(), None)
 
-    assert result["status"] == status.value
+    assert result["status"] == "PENDING_FULFILLMENT"
     item = get_item(handler_tables.orders, ORDER_ID)
     assert item is not None
-    assert item["status"] == status.value
-    assert "validated_at" not in item
+    assert item["status"] == "PENDING_FULFILLMENT"
+    assert item["fulfillment_attempts"] == 2
+    assert item["last_fulfillment_error"] == "simulated failure"
+    assert item[DUE_AT] > utc_iso()
 
 
-@pytest.mark.parametrize("status", [OrderStatus.REJECTED, OrderStatus.FULFILLMENT_FAILED])
-def test_store_validated_after_a_final_failure_is_a_conflict(
+@pytest.mark.parametrize(
+    "status", [OrderStatus.FULFILLED, OrderStatus.REJECTED, OrderStatus.FULFILLMENT_FAILED]
+)
+def test_store_validated_of_a_final_order_raises_the_error_the_workflow_catches(
     handler_tables: Tables, status: OrderStatus
 ) -> None:
     seed_order(handler_tables.orders, ORDER_ID, status.value)
+    before = get_item(handler_tables.orders, ORDER_ID)
 
-    with pytest.raises(OrderStateConflictError, match=status.value):
+    with pytest.raises(OrderAlreadyFinalError, match=status.value) as raised:
         order_storage.handler(store_event(), None)
 
-    item = get_item(handler_tables.orders, ORDER_ID)
-    assert item is not None
-    assert item["status"] == status.value
-    assert "customer_id" not in item
+    # The Lambda error name is the exception's class name; the state machine's Catch matches it.
+    assert type(raised.value).__name__ == ORDER_ALREADY_FINAL_ERROR
+    assert get_item(handler_tables.orders, ORDER_ID) == before
 
 
 def test_record_rejection_writes_the_reasons_and_a_failed_order_record(handler_tables: Tables) -> None:
@@ -142,6 +172,7 @@ def test_record_rejection_writes_the_reasons_and_a_failed_order_record(handler_t
     assert item["failure_reasons"] == event["reasons"]
     assert [reason.split(":")[0] for reason in item["failure_reasons"]] == ["total_amount"]
     assert "failed_at" in item
+    assert [name for name in FINAL_REMOVALS if name in item] == []
     failed = get_item(handler_tables.failed, ORDER_ID)
     assert failed is not None
     assert failed["stage"] == "validation"
@@ -162,7 +193,7 @@ def test_record_rejection_twice_keeps_one_failed_record(handler_tables: Tables) 
 
 
 def test_record_workflow_failure_marks_the_order_failed_at_the_workflow_stage(handler_tables: Tables) -> None:
-    seed_order(handler_tables.orders, ORDER_ID, OrderStatus.VALIDATED.value)
+    seed_order(handler_tables.orders, ORDER_ID, OrderStatus.PENDING_FULFILLMENT.value)
     cause = "Lambda.Unknown: " + "x" * (order_storage.MAX_CAUSE_LENGTH * 2)
 
     result = order_storage.handler(
@@ -181,6 +212,7 @@ def test_record_workflow_failure_marks_the_order_failed_at_the_workflow_stage(ha
     assert item["status"] == "FULFILLMENT_FAILED"
     assert item["failure_stage"] == "workflow"
     assert any("States.TaskFailed" in reason for reason in item["failure_reasons"])
+    assert [name for name in FINAL_REMOVALS if name in item] == []
     failed = get_item(handler_tables.failed, ORDER_ID)
     assert failed is not None
     assert failed["stage"] == "workflow"

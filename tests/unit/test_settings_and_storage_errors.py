@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -9,7 +10,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeou
 
 from handlers import aws, settings
 from handlers.errors import ConfigurationError, DofsError, StorageError, TransientStorageError
-from handlers.models import FailureStage, Order, OrderStatus
+from handlers.models import DUE_AT, FailureStage, Order, OrderStatus
 from handlers.repository import FailedOrderRepository, OrderRepository
 from tests.unit.conftest import Tables
 from tests.unit.support import FailingResource, client_error, fixture_data
@@ -117,12 +118,21 @@ def test_positive_int_is_required_and_names_the_variable(raw: str | None) -> Non
         settings.positive_int("RECONCILE_PENDING_AFTER_SECONDS", environ)
 
 
+def test_seconds_reads_a_deadline_as_a_timedelta_and_names_a_bad_one() -> None:
+    environ = {"RECONCILE_RECEIVED_AFTER_SECONDS": "90"}
+    assert settings.seconds("RECONCILE_RECEIVED_AFTER_SECONDS", environ) == timedelta(seconds=90)
+
+    with pytest.raises(ConfigurationError, match="RECONCILE_RECEIVED_AFTER_SECONDS"):
+        settings.seconds("RECONCILE_RECEIVED_AFTER_SECONDS", {"RECONCILE_RECEIVED_AFTER_SECONDS": "0"})
+
+
 def test_the_order_queue_url_is_required_by_name() -> None:
     with pytest.raises(ConfigurationError, match="ORDER_QUEUE_URL"):
         settings.require(settings.ORDER_QUEUE_URL, {})
 
 
 THROTTLED = client_error("ProvisionedThroughputExceededException")
+DUE = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 def test_every_order_repository_call_translates_throttling() -> None:
@@ -132,25 +142,21 @@ def test_every_order_repository_call_translates_throttling() -> None:
     with pytest.raises(TransientStorageError):
         orders.get("o-1")
     with pytest.raises(TransientStorageError):
-        orders.create_received("o-1", "{}", "0" * 64, None)
-    with pytest.raises(TransientStorageError):
-        orders.record_execution("o-1", "arn:aws:states:ap-south-1:123456789012:execution:m:o-1")
+        orders.create_received("o-1", "{}", "0" * 64, None, DUE)
     with pytest.raises(TransientStorageError):
         orders.record_fulfillment_attempt("o-1", "boom")
     with pytest.raises(TransientStorageError):
-        list(orders.ids_in_status(OrderStatus.RECEIVED, "2024-01-01T00:00:00.000Z"))
+        list(orders.due_ids(DUE))
     with pytest.raises(TransientStorageError):
-        orders.claim("o-1", OrderStatus.RECEIVED, "2024-01-01T00:00:00.000Z")
+        orders.claim("o-1", OrderStatus.RECEIVED, "2024-01-01T00:00:00.000Z", DUE)
     with pytest.raises(TransientStorageError):
-        orders.mark_pending_fulfillment("o-1")
-    with pytest.raises(TransientStorageError):
-        orders.reopen_for_fulfillment("o-1", {"stage": "fulfillment"})
+        orders.reopen_for_fulfillment("o-1", {"stage": "fulfillment"}, DUE)
     with pytest.raises(TransientStorageError):
         orders.mark_fulfillment_failed("o-1", FailureStage.FULFILLMENT, ["x"])
     with pytest.raises(TransientStorageError):
         orders.mark_fulfilled("o-1")
     with pytest.raises(TransientStorageError):
-        orders.store_validated("o-1", Order.model_validate(order))
+        orders.store_validated("o-1", Order.model_validate(order), DUE)
 
 
 def test_every_failed_order_repository_call_translates_throttling() -> None:
@@ -167,13 +173,14 @@ def test_every_failed_order_repository_call_translates_throttling() -> None:
 def test_create_received_refuses_to_overwrite_an_existing_order(tables: Tables) -> None:
     orders = tables.order_repository()
 
-    assert orders.create_received("o-1", '{"first": 1}', "a" * 64, "key") is True
-    assert orders.create_received("o-1", '{"second": 2}', "b" * 64, "key") is False
+    assert orders.create_received("o-1", '{"first": 1}', "a" * 64, "key", DUE) is True
+    assert orders.create_received("o-1", '{"second": 2}', "b" * 64, "key", DUE + timedelta(hours=1)) is False
 
     item = orders.get("o-1")
     assert item is not None
     assert item["request_body"] == '{"first": 1}'
     assert item["idempotency_key"] == "key"
+    assert item[DUE_AT] == "2024-01-01T00:00:00.000Z"
 
 
 def test_attempts_on_a_missing_order_do_not_create_it(tables: Tables) -> None:
