@@ -24,6 +24,9 @@ LOG_RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 )  # fmt: skip
 
+# Step Functions' longest EXPRESS execution (docs: express-at-least-once-execution.html).
+EXPRESS_MAX_SECONDS = 300
+
 LAMBDA_RUNTIME = "python3.12"
 LAMBDA_ARCHITECTURE = "arm64"
 
@@ -74,6 +77,15 @@ class StackSettings(BaseModel):
         return value
 
     @model_validator(mode="after")
+    def _validate_workflow_deadlines(self) -> StackSettings:
+        if self.workflow_type == "EXPRESS" and self.workflow_timeout_seconds > EXPRESS_MAX_SECONDS:
+            raise ValueError(
+                f"{config_key('workflow_timeout_seconds')}: an EXPRESS workflow runs at most "
+                f"{EXPRESS_MAX_SECONDS} s (got {self.workflow_timeout_seconds})"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _validate_batching(self) -> StackSettings:
         if self.fulfillment_batch_size > 10 and self.fulfillment_batch_window_seconds < 1:
             raise ValueError(
@@ -86,6 +98,17 @@ class StackSettings(BaseModel):
         """AWS's advice for an SQS event source: at least 6x the consumer's timeout,
         plus the time a message may wait in a batching window."""
         return 6 * consumer_timeout_seconds + self.fulfillment_batch_window_seconds
+
+    def received_stuck_after_seconds(self) -> int:
+        """How long after a failed start the reconciler starts an order's workflow (again)."""
+        return self.reconcile_after_seconds
+
+    def order_due_seconds(self) -> int:
+        """When the reconciler first looks at a new order: once its workflow has surely ended
+        (the execution timeout) and its fulfillment too (every redelivery). An order that is
+        fine never becomes due, so its deadline is written once, with the order, and the
+        index keys change only when the order enters and leaves flight."""
+        return self.workflow_timeout_seconds + self.pending_stuck_after_seconds()
 
     def pending_stuck_after_seconds(self) -> int:
         """How long an order may stay PENDING_FULFILLMENT before the reconciler re-enqueues it:

@@ -66,6 +66,8 @@ class OrderApi(pulumi.ComponentResource):
                     env.ORDERS_TABLE_NAME: orders.name,
                     env.STEP_FUNCTION_ARN: args.state_machine_arn,
                     env.MAX_ORDER_BODY_BYTES: str(settings.max_order_body_bytes),
+                    env.ORDER_DUE_SECONDS: str(settings.order_due_seconds()),
+                    env.RECONCILE_RECEIVED_AFTER_SECONDS: str(settings.received_stuck_after_seconds()),
                 },
                 statements=[
                     allow(ORDER_TABLE_ACTIONS, [orders.arn]),

@@ -1,10 +1,12 @@
 """OrderReconciler: the scheduled function that drives on orders stuck in a non-terminal state.
 
 Nothing lost, nothing doubled: on a schedule, the reconciler finds through the orders
-table's status index the orders that have sat RECEIVED, VALIDATED or PENDING_FULFILLMENT
-for too long (a workflow that never started, an enqueue that failed) and drives them on
-again: it starts their execution or re-enqueues them, and after ``reconcileMaxAttempts``
-records them as failed. PENDING_FULFILLMENT counts as stuck only past every redelivery
+table's in-flight index the orders whose deadline (``due_at``) has passed while they sat
+RECEIVED or PENDING_FULFILLMENT (a workflow that never started, timed out or could not
+record its failure; an enqueue that failed) and drives them on again: it starts their
+execution or re-enqueues them, and after ``reconcileMaxAttempts`` records them as failed.
+It reads only the orders themselves, never an execution's status, so it works the same
+for STANDARD and EXPRESS workflows. PENDING_FULFILLMENT is due only past every redelivery
 the queue and its DLQ make (``StackSettings.pending_stuck_after_seconds``).
 """
 
@@ -20,7 +22,6 @@ from components.iam import allow
 from components.order_tables import OrderTables
 from components.python_function import LambdaPackage, PythonFunction, PythonFunctionArgs
 from handlers import settings as env
-from handlers.models import execution_arn_of
 
 # Under the schedule's shortest period (1 minute), so runs rarely overlap; overlapping
 # runs are safe anyway: every status change is a conditional write, an execution is
@@ -36,11 +37,6 @@ class OrderReconcilerArgs:
     queue_arn: pulumi.Input[str]
     state_machine_arn: pulumi.Input[str]
     package: LambdaPackage
-
-
-def _executions_of(state_machine_arn: pulumi.Input[str]) -> pulumi.Output[str]:
-    """The ARN pattern of the state machine's executions: ``arn:...:execution:<name>:*``."""
-    return pulumi.Output.from_input(state_machine_arn).apply(lambda arn: execution_arn_of(arn, "*"))
 
 
 class OrderReconciler(pulumi.ComponentResource):
@@ -70,16 +66,15 @@ class OrderReconciler(pulumi.ComponentResource):
                     env.FAILED_ORDERS_TABLE_NAME: failed.name,
                     env.STEP_FUNCTION_ARN: args.state_machine_arn,
                     env.ORDER_QUEUE_URL: args.queue_url,
-                    env.RECONCILE_RECEIVED_AFTER_SECONDS: str(settings.reconcile_after_seconds),
+                    env.RECONCILE_RECEIVED_AFTER_SECONDS: str(settings.received_stuck_after_seconds()),
                     env.RECONCILE_PENDING_AFTER_SECONDS: str(settings.pending_stuck_after_seconds()),
                     env.RECONCILE_MAX_ATTEMPTS: str(settings.reconcile_max_attempts),
                 },
                 statements=[
-                    allow(["dynamodb:Query"], [args.tables.orders_status_index_arn]),
+                    allow(["dynamodb:Query"], [args.tables.orders_in_flight_index_arn]),
                     allow(["dynamodb:GetItem", "dynamodb:UpdateItem"], [orders.arn]),
                     allow(["dynamodb:PutItem", "dynamodb:DeleteItem"], [failed.arn]),
                     allow(["states:StartExecution"], [args.state_machine_arn]),
-                    allow(["states:DescribeExecution"], [_executions_of(args.state_machine_arn)]),
                     allow(["sqs:SendMessage", "sqs:GetQueueAttributes"], [args.queue_arn]),
                 ],
             ),

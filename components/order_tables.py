@@ -6,8 +6,9 @@ stack with ``protectData`` the tables get point-in-time recovery, AWS deletion
 protection and Pulumi's ``protect``, so neither ``pulumi destroy`` nor a refactor that
 renames a component can delete orders.
 
-The orders table has one global secondary index, orders by status and last update
-(keys only): the reconciler finds orders stuck in a non-terminal state through it.
+The orders table has one global secondary index, of the orders still in flight by the
+time they are due (keys only; sparse and sharded, see ``handlers.models.IN_FLIGHT_INDEX``):
+the reconciler finds orders stuck in a non-terminal state through it.
 """
 
 from __future__ import annotations
@@ -19,11 +20,9 @@ import pulumi
 import pulumi_aws as aws
 
 from components.config import StackSettings
-from handlers.models import STATUS_INDEX
+from handlers.models import DUE_AT, IN_FLIGHT_INDEX, IN_FLIGHT_SHARD
 
 ORDER_KEY = "order_id"
-STATUS_KEY = "status"
-UPDATED_AT_KEY = "updated_at"
 
 
 @dataclass
@@ -34,8 +33,8 @@ class OrderTablesArgs:
 class OrderTables(pulumi.ComponentResource):
     orders: aws.dynamodb.Table
     failed_orders: aws.dynamodb.Table
-    # The ARN IAM grants dynamodb:Query on: <orders table ARN>/index/<STATUS_INDEX>.
-    orders_status_index_arn: pulumi.Output[str]
+    # The ARN IAM grants dynamodb:Query on: <orders table ARN>/index/<IN_FLIGHT_INDEX>.
+    orders_in_flight_index_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: OrderTablesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("dofs:index:OrderTables", name, None, opts)
@@ -46,17 +45,17 @@ class OrderTables(pulumi.ComponentResource):
             args.settings,
             attributes=[
                 {"name": ORDER_KEY, "type": "S"},
-                {"name": STATUS_KEY, "type": "S"},
-                {"name": UPDATED_AT_KEY, "type": "S"},
+                {"name": IN_FLIGHT_SHARD, "type": "S"},
+                {"name": DUE_AT, "type": "S"},
             ],
             # On-demand billing: the index takes no read or write capacity either.
             global_secondary_indexes=[
                 {
-                    "name": STATUS_INDEX,
+                    "name": IN_FLIGHT_INDEX,
                     # key_schemas, not the deprecated hash_key/range_key of pulumi-aws 7.
                     "key_schemas": [
-                        {"attribute_name": STATUS_KEY, "key_type": "HASH"},
-                        {"attribute_name": UPDATED_AT_KEY, "key_type": "RANGE"},
+                        {"attribute_name": IN_FLIGHT_SHARD, "key_type": "HASH"},
+                        {"attribute_name": DUE_AT, "key_type": "RANGE"},
                     ],
                     "projection_type": "KEYS_ONLY",
                 }
@@ -68,7 +67,7 @@ class OrderTables(pulumi.ComponentResource):
             args.settings,
             attributes=[{"name": ORDER_KEY, "type": "S"}],
         )
-        self.orders_status_index_arn = self.orders.arn.apply(lambda arn: f"{arn}/index/{STATUS_INDEX}")
+        self.orders_in_flight_index_arn = self.orders.arn.apply(lambda arn: f"{arn}/index/{IN_FLIGHT_INDEX}")
         self.register_outputs(
             {"orders_table_name": self.orders.name, "failed_orders_table_name": self.failed_orders.name}
         )

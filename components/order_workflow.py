@@ -108,7 +108,6 @@ class OrderWorkflow(pulumi.ComponentResource):
                         ["lambda:InvokeFunction"],
                         [*function_arns, *(arn.apply(lambda a: f"{a}:*") for arn in function_arns)],
                     ),
-                    allow(["dynamodb:UpdateItem"], [orders.arn]),
                     allow(["sqs:SendMessage"], [args.queue_arn]),
                     allow(LOG_DELIVERY_ACTIONS, ["*"]),
                     STEP_FUNCTIONS_XRAY,
@@ -119,7 +118,6 @@ class OrderWorkflow(pulumi.ComponentResource):
         definition = build_definition(
             validator_arn=self.validator.function.arn,
             order_storage_arn=self.order_storage.function.arn,
-            orders_table_name=orders.name,
             queue_url=args.queue_url,
             timeout_seconds=settings.workflow_timeout_seconds,
         )

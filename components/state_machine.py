@@ -10,8 +10,6 @@ from typing import Any
 
 import pulumi
 
-from handlers.models import OrderStatus
-
 LAMBDA_TRANSIENT_ERRORS = [
     "Lambda.ServiceException",
     "Lambda.AWSLambdaException",
@@ -19,13 +17,7 @@ LAMBDA_TRANSIENT_ERRORS = [
     "Lambda.TooManyRequestsException",
     "TransientStorageError",  # handlers.errors: DynamoDB throttled inside a function
 ]
-DYNAMODB_TRANSIENT_ERRORS = [
-    "DynamoDB.ProvisionedThroughputExceededException",
-    "DynamoDB.ThrottlingException",
-    "DynamoDB.RequestLimitExceeded",
-    "DynamoDB.InternalServerErrorException",
-]
-CONDITIONAL_CHECK_FAILED = "DynamoDB.ConditionalCheckFailedException"
+ORDER_ALREADY_FINAL_ERROR = "OrderAlreadyFinalError"  # handlers.errors
 
 ORDER_REJECTED_ERROR = "OrderRejected"
 ORDER_PROCESSING_FAILED_ERROR = "OrderProcessingFailed"
@@ -63,7 +55,6 @@ def _invoke(function_arn: pulumi.Input[str], payload: dict[str, Any]) -> dict[st
 def build_definition(
     validator_arn: pulumi.Input[str],
     order_storage_arn: pulumi.Input[str],
-    orders_table_name: pulumi.Input[str],
     queue_url: pulumi.Input[str],
     timeout_seconds: int,
 ) -> dict[str, Any]:
@@ -104,30 +95,10 @@ def build_definition(
                 ),
                 "ResultSelector": {"status.$": "$.Payload.status"},
                 "ResultPath": "$.storage",
-                "Catch": [_on_any_error()],
-                "Next": "MarkPendingFulfillment",
-            },
-            "MarkPendingFulfillment": {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::dynamodb:updateItem",
-                "Parameters": {
-                    "TableName": orders_table_name,
-                    "Key": {"order_id": {"S.$": "$.order_id"}},
-                    "UpdateExpression": "SET #status = :pending, updated_at = :now",
-                    "ConditionExpression": "#status IN (:validated, :pending)",
-                    "ExpressionAttributeNames": {"#status": "status"},
-                    "ExpressionAttributeValues": {
-                        ":pending": {"S": OrderStatus.PENDING_FULFILLMENT.value},
-                        ":validated": {"S": OrderStatus.VALIDATED.value},
-                        ":now": {"S.$": "$$.State.EnteredTime"},
-                    },
-                },
-                "ResultPath": None,
-                "Retry": _retry(DYNAMODB_TRANSIENT_ERRORS),
                 "Catch": [
-                    # The order moved past VALIDATED already (a re-run): nothing left to do.
+                    # A second execution of an order already final (EXPRESS runs at least once).
                     {
-                        "ErrorEquals": [CONDITIONAL_CHECK_FAILED],
+                        "ErrorEquals": [ORDER_ALREADY_FINAL_ERROR],
                         "ResultPath": "$.failure",
                         "Next": "OrderAlreadyProgressed",
                     },
@@ -147,9 +118,8 @@ def build_definition(
                 "Retry": _retry(["States.TaskFailed"]),
                 # Retries exhausted: the order stays PENDING_FULFILLMENT for the reconciler.
                 "Catch": [_on_any_error(ENQUEUE_DEFERRED_STATE)],
-                "Next": "OrderAccepted",
+                "End": True,
             },
-            "OrderAccepted": {"Type": "Succeed"},
             ENQUEUE_DEFERRED_STATE: {
                 "Type": "Succeed",
                 "Comment": (

@@ -26,7 +26,7 @@ from handlers.errors import (
 from handlers.http import ApiError, ApiRequest, json_response, parse_event
 from handlers.models import parse_json_decimal
 from handlers.observability import get_logger
-from handlers.order_intake import OrderIntakeService, WorkflowStarter
+from handlers.order_intake import IntakeDeadlines, OrderIntakeService, WorkflowStarter
 from handlers.repository import OrderRepository
 from handlers.validator import find_problems
 
@@ -162,7 +162,11 @@ OPERATIONS: dict[Operation, Callable[[ApiRequest, dict[str, str]], dict[str, Any
 def _intake_service() -> OrderIntakeService:
     orders = OrderRepository(settings.require(settings.ORDERS_TABLE_NAME), aws.dynamodb_resource())
     starter = WorkflowStarter(settings.require(settings.STEP_FUNCTION_ARN), aws.stepfunctions_client())
-    return OrderIntakeService(orders, starter)
+    deadlines = IntakeDeadlines(
+        order_due=settings.seconds(settings.ORDER_DUE_SECONDS),
+        restart_after=settings.seconds(settings.RECONCILE_RECEIVED_AFTER_SECONDS),
+    )
+    return OrderIntakeService(orders, starter, deadlines)
 
 
 def _dispatch(request: ApiRequest) -> dict[str, Any]:

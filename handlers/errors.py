@@ -46,6 +46,13 @@ class OrderStateConflictError(DofsError):
     """A conditional write found the order in a state the caller did not expect."""
 
 
+class OrderAlreadyFinalError(OrderStateConflictError):
+    """The workflow found its order already final (a second execution of one order).
+
+    The state machine's Catch names this class, so keep the name stable.
+    """
+
+
 class TransientStorageError(DofsError):
     """DynamoDB throttled or was briefly unavailable; the caller may retry.
 

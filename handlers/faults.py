@@ -43,9 +43,11 @@ class FaultPoint(StrEnum):
     # An SQS consumer crashes after its table writes, before the poller hears back.
     CRASH_BEFORE_ACK = "crash_before_ack"
     # Served by the local stack, not by the handlers: the poller hands one batch to two
-    # concurrent invocations; the workflow's SendMessage to the order queue is refused.
+    # concurrent invocations; the workflow's SendMessage to the order queue is refused; an
+    # EXPRESS execution runs twice (at least once, as AWS runs asynchronous EXPRESS).
     DUPLICATE_DELIVERY = "duplicate_delivery"
     ENQUEUE = "enqueue"
+    DUPLICATE_EXECUTION = "duplicate_execution"
 
 
 class InjectedCrashError(DofsError):

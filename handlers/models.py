@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zlib
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -12,7 +13,6 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 class OrderStatus(StrEnum):
     RECEIVED = "RECEIVED"
-    VALIDATED = "VALIDATED"
     PENDING_FULFILLMENT = "PENDING_FULFILLMENT"
     FULFILLED = "FULFILLED"
     FULFILLMENT_FAILED = "FULFILLMENT_FAILED"
@@ -21,9 +21,23 @@ class OrderStatus(StrEnum):
 
 TERMINAL_STATUSES = frozenset({OrderStatus.FULFILLED, OrderStatus.FULFILLMENT_FAILED, OrderStatus.REJECTED})
 
-# The orders table's index of orders by status, oldest update first: what the reconciler
-# and the redrive command look for. Keys only; each order found is read again before use.
-STATUS_INDEX = "status-updated_at-index"
+IN_FLIGHT_STATUSES = frozenset({OrderStatus.RECEIVED, OrderStatus.PENDING_FULFILLMENT})
+
+# The orders table's index of orders still in flight, by when the reconciler should look
+# at them: sparse (a final status removes both keys, so the index holds only orders in
+# flight) and sharded (an order's shard is a hash of its id, so at any rate no shard key
+# takes more than 1/IN_FLIGHT_SHARDS of the index writes). Keys only, and its keys change
+# only when an order enters or leaves flight or its deadline moves: most status changes
+# write nothing to it. Each order found is read again before use.
+IN_FLIGHT_INDEX = "in_flight-due_at-index"
+IN_FLIGHT_SHARD = "in_flight"
+DUE_AT = "due_at"
+IN_FLIGHT_SHARDS = 16
+
+
+def in_flight_shard(order_id: str) -> str:
+    """The order's shard of the in-flight index: stable, and spread evenly over random ids."""
+    return format(zlib.crc32(order_id.encode("utf-8")) % IN_FLIGHT_SHARDS, "02d")
 
 
 # Shared with the Pulumi program (its IAM grants), which must not import botocore.

@@ -2,9 +2,11 @@
 
 The order is written as RECEIVED before its execution starts, and the record is the
 promise: once it is written the client gets a 202. If Step Functions then refuses, the
-order stays RECEIVED without an execution, and the reconciler starts it (as does a
-retry with the same ``Idempotency-Key``). The execution is named after the order id,
-so two starts of one order cannot create two executions of a STANDARD workflow.
+order stays RECEIVED, and the reconciler starts it once it is due (as does a retry with
+the same ``Idempotency-Key``). Nothing here relies on the workflow type: the execution
+is named after the order id, which a STANDARD workflow de-duplicates and an EXPRESS one
+does not, and every write the workflow makes is conditional on the order's status, so a
+second execution of one order changes nothing.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -19,10 +22,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from handlers.aws import error_code
 from handlers.errors import (
+    DofsError,
     IdempotencyConflictError,
     OrderNotFoundError,
     OrderTooLargeError,
-    WorkflowError,
     WorkflowStartError,
 )
 from handlers.models import OrderStatus, WorkflowInput, dump_json, execution_arn_of, to_cents
@@ -64,6 +67,12 @@ def _typed(value: Any) -> Any:
 
 
 @dataclass(frozen=True)
+class IntakeDeadlines:
+    order_due: timedelta  # when the reconciler first looks at a new order
+    restart_after: timedelta  # how soon it starts one whose workflow StartExecution refused
+
+
+@dataclass(frozen=True)
 class AcceptedOrder:
     order_id: str
     status: OrderStatus
@@ -76,6 +85,7 @@ class WorkflowStarter:
         self.client = client
 
     def execution_arn(self, order_id: str) -> str:
+        """The ARN of a STANDARD execution (EXPRESS ARNs carry an id StartExecution makes)."""
         return execution_arn_of(self.state_machine_arn, order_id)
 
     def start(self, order_id: str, request_body: str) -> str:
@@ -93,18 +103,6 @@ class WorkflowStarter:
             raise WorkflowStartError(f"StartExecution failed: {exc}") from exc
         return str(response["executionArn"])
 
-    def execution_status(self, order_id: str) -> str | None:
-        """RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED; None when it never started."""
-        try:
-            response = self.client.describe_execution(executionArn=self.execution_arn(order_id))
-        except ClientError as exc:
-            if error_code(exc) == "ExecutionDoesNotExist":
-                return None
-            raise WorkflowError(f"DescribeExecution failed: {error_code(exc)}") from exc
-        except BotoCoreError as exc:
-            raise WorkflowError(f"DescribeExecution failed: {exc}") from exc
-        return str(response["status"])
-
 
 def workflow_input_json(order_id: str, request_body: str) -> str:
     """The execution input: the body travels as the client sent it, JSON-escaped into a string."""
@@ -118,16 +116,20 @@ def check_workflow_input_size(order_id: str, request_body: str) -> None:
 
 
 class OrderIntakeService:
-    def __init__(self, orders: OrderRepository, workflow: WorkflowStarter) -> None:
+    def __init__(
+        self, orders: OrderRepository, workflow: WorkflowStarter, deadlines: IntakeDeadlines
+    ) -> None:
         self.orders = orders
         self.workflow = workflow
+        self.deadlines = deadlines
 
     def accept(self, order: dict[str, Any], raw_body: str, idempotency_key: str | None) -> AcceptedOrder:
         order_id = order_id_for(idempotency_key)
         check_workflow_input_size(order_id, raw_body)
         body_hash = fingerprint(order)
         status = OrderStatus.RECEIVED
-        created = self.orders.create_received(order_id, raw_body, body_hash, idempotency_key)
+        due_at = datetime.now(UTC) + self.deadlines.order_due
+        created = self.orders.create_received(order_id, raw_body, body_hash, idempotency_key, due_at)
         if not created:
             existing = self.orders.get(order_id)
             if existing is None:
@@ -137,11 +139,8 @@ class OrderIntakeService:
                     "this Idempotency-Key was already used with a different request body", order_id
                 )
             status = OrderStatus(existing["status"])
-            if existing.get("execution_arn"):
-                return AcceptedOrder(order_id, status, str(existing["execution_arn"]))
             if status is not OrderStatus.RECEIVED:
-                # Moved on with no execution recorded: the reconciler gave up on starting
-                # it, or its execution ran but recording the ARN failed. Never start another.
+                # Its workflow got further (or the reconciler gave up on it): never start another.
                 return AcceptedOrder(order_id, status, None)
             raw_body = str(existing["request_body"])
         try:
@@ -151,17 +150,16 @@ class OrderIntakeService:
                 "workflow not started; the reconciler will start it",
                 extra={"order_id": order_id, "error": str(exc)},
             )
+            self._expedite(order_id)
             return AcceptedOrder(order_id, status, None)
-        self._record_execution(order_id, execution_arn)
         return AcceptedOrder(order_id, status, execution_arn)
 
-    def _record_execution(self, order_id: str, execution_arn: str) -> None:
-        # The execution runs whether or not this write lands; its ARN is derivable
-        # from the order id, so a failure here is logged, not answered with an error.
+    def _expedite(self, order_id: str) -> None:
+        # Best effort: if this write fails too, the order is still due at its first deadline.
         try:
-            self.orders.record_execution(order_id, execution_arn)
-        except Exception:
-            logger.warning("execution ARN not recorded", extra={"order_id": order_id}, exc_info=True)
+            self.orders.expedite(order_id, datetime.now(UTC) + self.deadlines.restart_after)
+        except DofsError:
+            logger.warning("deadline not brought forward", extra={"order_id": order_id}, exc_info=True)
 
     def status(self, order_id: str) -> dict[str, Any]:
         item = self.orders.get(order_id)
@@ -184,7 +182,6 @@ def public_view(item: dict[str, Any]) -> dict[str, Any]:
         "status": item["status"],
         "created_at": item.get("created_at"),
         "updated_at": item.get("updated_at"),
-        "execution_arn": item.get("execution_arn"),
         "fulfillment_attempts": int(item.get("fulfillment_attempts", 0)),
     }
     if "customer_id" in item:

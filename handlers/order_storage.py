@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from handlers import aws, faults, settings
-from handlers.errors import OrderStateConflictError
+from handlers.errors import OrderAlreadyFinalError, OrderStateConflictError
 from handlers.models import (
     FailureStage,
     OrderStatus,
@@ -36,12 +36,12 @@ class OrderStorageService:
         self.failed_orders = failed_orders
 
     def store_validated(self, request: StoreValidatedOrder) -> OrderStatus:
+        """Store the order PENDING_FULFILLMENT, for the workflow to enqueue; an order that is
+        already final raises ``OrderAlreadyFinalError``, which ends the execution quietly."""
         if self.orders.store_validated(request.order_id, request.order):
-            return OrderStatus.VALIDATED
+            return OrderStatus.PENDING_FULFILLMENT
         current = self._current_status(request.order_id)
-        if current in (OrderStatus.REJECTED, OrderStatus.FULFILLMENT_FAILED):
-            raise OrderStateConflictError(f"order {request.order_id} is already {current}")
-        return current
+        raise OrderAlreadyFinalError(f"order {request.order_id} is already {current}")
 
     # Status first, record second: an order that already moved on gets no failure
     # record, and a retry after a crash between the two writes still writes it.

@@ -1,20 +1,24 @@
 """reconciler λ: drives on orders stuck in a non-terminal state, on a schedule.
 
 Each step of the pipeline writes before it hands on, so a crash between the two leaves
-an order waiting for a step that never comes. Past a deadline:
+an order waiting for a step that never comes. Every order in flight carries its own
+deadline (``due_at``, in the in-flight index); once it has passed:
 
-- RECEIVED with no execution (StartExecution failed after the 202): start it;
-- RECEIVED or VALIDATED whose execution ended without moving it on: a VALIDATED order
-  is marked PENDING_FULFILLMENT and enqueued, a RECEIVED one is failed;
+- RECEIVED: its workflow never started, or ended (timed out, crashed, could not record
+  its failure) without storing or rejecting it: start it again. A STANDARD workflow
+  de-duplicates the name, so this starts nothing while the first execution exists; an
+  EXPRESS one runs it again, which changes nothing if the first execution still
+  finishes, since every write the workflow makes is conditional on the order's status;
 - PENDING_FULFILLMENT, not fulfilled long after every SQS redelivery (the enqueue
   failed, or its message was lost): enqueue it again, but only once the order queue has
   no backlog: behind one, a pending order may just be waiting its turn, and enqueueing
   it again (or giving up on it) would only add load (or fail an order that was fine);
 - after ``RECONCILE_MAX_ATTEMPTS`` such attempts: FULFILLMENT_FAILED, with a record.
 
-A RUNNING execution is left alone: its own timeout bounds it. Every action starts with
-a conditional claim (the order is unchanged since it was read), so two runs at once
-act once; starting, enqueueing and failing are each idempotent per order anyway.
+The reconciler never asks Step Functions about an execution (EXPRESS executions cannot
+be described), so it works the same for both workflow types; this is also what records
+an EXPRESS execution's timeout, which emits no event. Every action starts with a
+conditional claim that moves the order's deadline on, so two runs at once act once.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from typing import Any
 
 from handlers import aws, faults, settings
 from handlers.errors import QueueError
-from handlers.models import FailureStage, OrderStatus
+from handlers.models import DUE_AT, IN_FLIGHT_STATUSES, FailureStage, OrderStatus
 from handlers.observability import get_logger
 from handlers.order_intake import WorkflowStarter
 from handlers.order_queue import OrderQueue
@@ -36,7 +40,6 @@ from handlers.repository import FailedOrderRepository, OrderRepository, utc_iso
 
 logger = get_logger("reconciler")
 
-RUNNING = "RUNNING"
 # Stop taking orders this long before the Lambda timeout, so an order is never cut off
 # between its claim and its action (which would cost it an attempt and a full deadline).
 STOP_MARGIN_MILLIS = 10_000
@@ -46,7 +49,6 @@ class Action(StrEnum):
     STARTED = "started"
     ENQUEUED = "enqueued"
     FAILED = "failed"
-    RUNNING = "left_running"
     SKIPPED = "skipped"  # moved on, or claimed by another run, since it was listed
     ERROR = "error"
     DEFERRED = "deferred"  # left for the next run: out of time, or the queue has a backlog
@@ -85,25 +87,15 @@ class OrderReconciler:
     def run(
         self, now: datetime | None = None, millis_left: Callable[[], int] | None = None
     ) -> Counter[Action]:
-        """One pass over the stuck orders; ``millis_left`` is the invocation's time budget."""
+        """One pass over the orders due; ``millis_left`` is the invocation's time budget."""
         now = now or datetime.now(UTC)
-        deadlines = {
-            OrderStatus.RECEIVED: self.config.received_after_seconds,
-            OrderStatus.VALIDATED: self.config.received_after_seconds,
-            OrderStatus.PENDING_FULFILLMENT: self.config.pending_after_seconds,
-        }
         actions: Counter[Action] = Counter()
-        for status, after_seconds in deadlines.items():
-            cutoff = utc_iso(now - timedelta(seconds=after_seconds))
-            order_ids = list(self.orders.ids_in_status(status, cutoff))
-            if order_ids and status is OrderStatus.PENDING_FULFILLMENT and self._queue_has_backlog():
-                actions[Action.DEFERRED] += len(order_ids)
+        backlog = _Once(self._queue_has_backlog)
+        for order_id in self.orders.due_ids(now):
+            if millis_left is not None and millis_left() < STOP_MARGIN_MILLIS:
+                actions[Action.DEFERRED] += 1
                 continue
-            for order_id in order_ids:
-                if millis_left is not None and millis_left() < STOP_MARGIN_MILLIS:
-                    actions[Action.DEFERRED] += 1
-                    continue
-                actions[self._reconcile_logged(order_id, status, cutoff)] += 1
+            actions[self._reconcile_logged(order_id, now, backlog)] += 1
         return actions
 
     def _queue_has_backlog(self) -> bool:
@@ -121,74 +113,84 @@ class OrderReconciler:
             )
         return waiting > 0
 
-    def _reconcile_logged(self, order_id: str, status: OrderStatus, cutoff: str) -> Action:
+    def _reconcile_logged(self, order_id: str, now: datetime, backlog: Callable[[], bool]) -> Action:
         try:
-            action = self.reconcile(order_id, status, cutoff)
+            action = self.reconcile(order_id, now, backlog)
         except Exception as exc:  # one order's failure must not stop the others
             logger.warning(
                 "order not reconciled; the next run tries again",
-                extra={"order_id": order_id, "status": status.value, "error": f"{type(exc).__name__}: {exc}"},
+                extra={"order_id": order_id, "error": f"{type(exc).__name__}: {exc}"},
             )
             return Action.ERROR
-        if action is not Action.SKIPPED:
-            logger.info(
-                "order reconciled", extra={"order_id": order_id, "status": status.value, "action": action}
-            )
+        if action not in (Action.SKIPPED, Action.DEFERRED):
+            logger.info("order reconciled", extra={"order_id": order_id, "action": action})
         return action
 
-    def reconcile(self, order_id: str, status: OrderStatus, cutoff: str) -> Action:
+    def reconcile(self, order_id: str, now: datetime, backlog: Callable[[], bool] = lambda: False) -> Action:
         item = self.orders.get(order_id)
-        if item is None or item["status"] != status.value or str(item["updated_at"]) >= cutoff:
+        if item is None or item.get("status") not in IN_FLIGHT_STATUSES:
             return Action.SKIPPED
-        exhausted = int(item.get("reconcile_attempts", 0)) >= self.config.max_attempts
-        if status is OrderStatus.PENDING_FULFILLMENT:
-            if exhausted:
-                return self._claimed(item, lambda: self._give_up(order_id, status))
-            return self._claimed(item, lambda: self._enqueue(order_id))
-        execution = self.workflow.execution_status(order_id)
-        if execution == RUNNING:
-            return Action.RUNNING
-        if exhausted:
-            return self._claimed(item, lambda: self._give_up(order_id, status))
-        if execution is None and status is OrderStatus.RECEIVED:
-            return self._claimed(item, lambda: self._start(order_id, str(item["request_body"])))
-        if status is OrderStatus.VALIDATED:
-            return self._claimed(item, lambda: self._drive_on_validated(order_id))
-        why = f"its execution ended {execution} without recording the order"
-        return self._claimed(item, lambda: self._give_up(order_id, status, why))
-
-    def _claimed(self, item: dict[str, Any], act: Callable[[], Action]) -> Action:
+        if DUE_AT not in item or str(item[DUE_AT]) > utc_iso(now):
+            return Action.SKIPPED  # moved on, or claimed by another run, since it was listed
         status = OrderStatus(item["status"])
-        if not self.orders.claim(str(item["order_id"]), status, str(item["updated_at"])):
+        if status is OrderStatus.PENDING_FULFILLMENT and backlog():
+            return Action.DEFERRED
+        if int(item.get("reconcile_attempts", 0)) >= self.config.max_attempts:
+            return self._claimed(item, now, lambda: self._give_up(order_id, status))
+        if status is OrderStatus.PENDING_FULFILLMENT:
+            return self._claimed(item, now, lambda: self._enqueue(order_id))
+        return self._claimed(item, now, lambda: self._start(order_id, str(item["request_body"])))
+
+    def _claimed(self, item: dict[str, Any], now: datetime, act: Callable[[], Action]) -> Action:
+        status = OrderStatus(item["status"])
+        after = (
+            self.config.pending_after_seconds
+            if status is OrderStatus.PENDING_FULFILLMENT
+            else self.config.received_after_seconds
+        )
+        next_due = now + timedelta(seconds=after)
+        if not self.orders.claim(str(item["order_id"]), status, str(item[DUE_AT]), next_due):
             return Action.SKIPPED
         return act()
 
     def _start(self, order_id: str, request_body: str) -> Action:
-        execution_arn = self.workflow.start(order_id, request_body)
-        self.orders.record_execution(order_id, execution_arn)
+        self.workflow.start(order_id, request_body)
         return Action.STARTED
 
     def _enqueue(self, order_id: str) -> Action:
         self.queue.enqueue(order_id)
         return Action.ENQUEUED
 
-    def _drive_on_validated(self, order_id: str) -> Action:
-        if not self.orders.mark_pending_fulfillment(order_id):
-            return Action.SKIPPED
-        return self._enqueue(order_id)
-
     # Record first, status second: once the order is terminal no run looks at it again,
     # so a failed record write must leave it non-terminal for the next run to retry.
-    def _give_up(self, order_id: str, status: OrderStatus, why: str = "") -> Action:
+    def _give_up(self, order_id: str, status: OrderStatus) -> Action:
         pending = status is OrderStatus.PENDING_FULFILLMENT
         stage = FailureStage.FULFILLMENT if pending else FailureStage.WORKFLOW
-        reasons = [why or f"still {status.value} after {self.config.max_attempts} reconciliation attempt(s)"]
-        recorded = self.failed_orders.record(order_id, stage, reasons)
-        if self.orders.mark_fulfillment_failed(order_id, stage, reasons):
+        attempts = self.config.max_attempts
+        why = (
+            f"still {status.value} after {attempts} reconciliation attempt(s)"
+            if pending
+            else f"its workflow did not store or reject it after {attempts} restart(s)"
+        )
+        recorded = self.failed_orders.record(order_id, stage, [why])
+        if self.orders.mark_fulfillment_failed(order_id, stage, [why]):
             return Action.FAILED
         if recorded:  # it moved on (fulfilled, say) since the claim: withdraw the record
             self.failed_orders.delete(order_id)
         return Action.SKIPPED
+
+
+class _Once:
+    """A check made at most once per run, and only if some order needs it."""
+
+    def __init__(self, check: Callable[[], bool]) -> None:
+        self._check = check
+        self._answer: bool | None = None
+
+    def __call__(self) -> bool:
+        if self._answer is None:
+            self._answer = self._check()
+        return self._answer
 
 
 def _reconciler() -> OrderReconciler:

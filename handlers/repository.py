@@ -15,8 +15,20 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from handlers.aws import is_conditional_check_failure, translate_storage_error
-from handlers.errors import OrderStateConflictError
-from handlers.models import STATUS_INDEX, FailureStage, Order, OrderStatus
+from handlers.models import (
+    DUE_AT,
+    IN_FLIGHT_INDEX,
+    IN_FLIGHT_SHARD,
+    IN_FLIGHT_SHARDS,
+    FailureStage,
+    Order,
+    OrderStatus,
+    in_flight_shard,
+)
+
+# What leaves an order when it reaches a final status: the in-flight index's keys (so it
+# leaves the index) and the raw request body, if it never got as far as validation.
+FINAL_REMOVALS = (IN_FLIGHT_SHARD, DUE_AT, "request_body")
 
 
 def utc_iso(moment: datetime | None = None) -> str:
@@ -60,12 +72,18 @@ class _KeyedTable:
 
 
 class OrderRepository(_KeyedTable):
+    """The orders table. An order in flight (RECEIVED, PENDING_FULFILLMENT) carries the keys
+    of the in-flight index, ``in_flight`` (its shard) and ``due_at`` (when the reconciler
+    should look at it); a final status removes both. Writes are kept small: the raw request
+    body lives only until the order is validated."""
+
     def create_received(
         self,
         order_id: str,
         request_body: str,
         request_sha256: str,
         idempotency_key: str | None,
+        due_at: datetime,
     ) -> bool:
         """Record a new order as RECEIVED; False when the order id already exists."""
         now = utc_iso()
@@ -76,30 +94,35 @@ class OrderRepository(_KeyedTable):
             "updated_at": now,
             "request_body": request_body,
             "request_sha256": request_sha256,
-            "fulfillment_attempts": 0,
+            IN_FLIGHT_SHARD: in_flight_shard(order_id),
+            DUE_AT: utc_iso(due_at),
         }
         if idempotency_key is not None:
             item["idempotency_key"] = idempotency_key
         return self._put_new(item)
 
-    def record_execution(self, order_id: str, execution_arn: str) -> None:
-        written = self._update(
+    def expedite(self, order_id: str, due_at: datetime) -> bool:
+        """Bring a RECEIVED order's deadline forward (its workflow did not start); False if it moved on."""
+        return self._update(
             order_id,
-            "SET execution_arn = :arn",
-            {":arn": execution_arn},
-            condition="attribute_exists(order_id)",
+            "SET #due = :due",
+            {":due": utc_iso(due_at), ":received": OrderStatus.RECEIVED.value},
+            condition="#status = :received",
+            names={"#status": "status", "#due": DUE_AT},
         )
-        if not written:
-            raise OrderStateConflictError(f"order {order_id} does not exist")
 
     def store_validated(self, order_id: str, order: Order) -> bool:
-        """RECEIVED → VALIDATED with the typed order; False if it had moved on already."""
+        """RECEIVED → PENDING_FULFILLMENT with the typed order, in one write; the raw body goes.
+
+        Its deadline stays: it was set for the whole trip, so the in-flight index is not
+        written. False if the order had moved on. A re-run of an order still pending writes
+        again (the workflow then enqueues it again, which fulfillment tolerates).
+        """
         fields = order.model_dump(mode="python")
         return self._transition(
             order_id,
-            OrderStatus.VALIDATED,
-            allowed_from=(OrderStatus.RECEIVED, OrderStatus.VALIDATED),
-            allow_missing=True,
+            OrderStatus.PENDING_FULFILLMENT,
+            allowed_from=(OrderStatus.RECEIVED, OrderStatus.PENDING_FULFILLMENT),
             extra={
                 "customer_id": fields["customer_id"],
                 "items": [dict(item) for item in fields["items"]],
@@ -107,6 +130,7 @@ class OrderRepository(_KeyedTable):
                 "shipping_address": {k: v for k, v in fields["shipping_address"].items() if v is not None},
                 "validated_at": utc_iso(),
             },
+            remove=("request_body",),
         )
 
     def mark_rejected(self, order_id: str, reasons: Sequence[str]) -> bool:
@@ -120,6 +144,7 @@ class OrderRepository(_KeyedTable):
                 "failure_reasons": list(reasons),
                 "failed_at": utc_iso(),
             },
+            remove=FINAL_REMOVALS,
         )
 
     def mark_fulfilled(self, order_id: str) -> bool:
@@ -133,75 +158,78 @@ class OrderRepository(_KeyedTable):
             allowed_from=(OrderStatus.PENDING_FULFILLMENT,),
             extra={"fulfilled_at": utc_iso()},
             increments={"fulfillment_attempts": 1},
+            remove=FINAL_REMOVALS,
         )
 
     def mark_fulfillment_failed(self, order_id: str, stage: FailureStage, reasons: Sequence[str]) -> bool:
         return self._transition(
             order_id,
             OrderStatus.FULFILLMENT_FAILED,
-            allowed_from=(
-                OrderStatus.RECEIVED,
-                OrderStatus.VALIDATED,
-                OrderStatus.PENDING_FULFILLMENT,
-            ),
+            allowed_from=(OrderStatus.RECEIVED, OrderStatus.PENDING_FULFILLMENT),
             allow_missing=True,
             extra={
                 "failure_stage": stage.value,
                 "failure_reasons": list(reasons),
                 "failed_at": utc_iso(),
             },
+            remove=FINAL_REMOVALS,
         )
 
-    def ids_in_status(self, status: OrderStatus, updated_before: str | None = None) -> Iterator[str]:
-        """Ids of the orders in ``status`` (last updated before ``updated_before``), oldest first.
+    def due_ids(self, now: datetime) -> list[str]:
+        """Ids of the orders in flight whose ``due_at`` has passed, the longest overdue first.
 
-        Read from the status index, which lags the table slightly: re-read before acting.
+        Read from every shard of the in-flight index (keys only, so a page holds thousands),
+        which lags the table slightly: re-read before acting.
         """
-        condition = "#status = :status" + (" AND updated_at < :before" if updated_before else "")
-        values: dict[str, Any] = {":status": status.value}
-        if updated_before:
-            values[":before"] = updated_before
+        due = [
+            key
+            for shard in range(IN_FLIGHT_SHARDS)
+            for key in self._due_in_shard(f"{shard:02d}", utc_iso(now))
+        ]
+        return [order_id for _, order_id in sorted(due)]
+
+    def _due_in_shard(self, shard: str, now: str) -> Iterator[tuple[str, str]]:
         query: dict[str, Any] = {
-            "IndexName": STATUS_INDEX,
-            "KeyConditionExpression": condition,
-            "ExpressionAttributeNames": {"#status": "status"},
-            "ExpressionAttributeValues": values,
+            "IndexName": IN_FLIGHT_INDEX,
+            "KeyConditionExpression": "#shard = :shard AND #due <= :now",
+            "ExpressionAttributeNames": {"#shard": IN_FLIGHT_SHARD, "#due": DUE_AT},
+            "ExpressionAttributeValues": {":shard": shard, ":now": now},
         }
         while True:
             try:
                 page = self.table.query(**query)
             except (ClientError, BotoCoreError) as exc:
                 raise translate_storage_error(exc) from exc
-            yield from (str(item["order_id"]) for item in page.get("Items", []))
+            yield from ((str(item[DUE_AT]), str(item["order_id"])) for item in page.get("Items", []))
             if "LastEvaluatedKey" not in page:
                 return
             query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def claim(self, order_id: str, status: OrderStatus, seen_updated_at: str) -> bool:
-        """Take an order for reconciliation: count the attempt and touch ``updated_at``,
-        only if nobody changed it since it was read. Of two reconcilers, one wins."""
+    def claim(self, order_id: str, status: OrderStatus, seen_due_at: str, next_due_at: datetime) -> bool:
+        """Take an order for reconciliation: count the attempt and move ``due_at`` on to
+        ``next_due_at``, only if nobody changed it since it was read. Of two reconcilers, one wins."""
         return self._update(
             order_id,
-            "SET updated_at = :now ADD reconcile_attempts :one",
-            {":now": utc_iso(), ":one": 1, ":status": status.value, ":seen": seen_updated_at},
-            condition="#status = :status AND updated_at = :seen",
-            names={"#status": "status"},
+            "SET #due = :next, updated_at = :now ADD reconcile_attempts :one",
+            {
+                ":next": utc_iso(next_due_at),
+                ":now": utc_iso(),
+                ":one": 1,
+                ":status": status.value,
+                ":seen": seen_due_at,
+            },
+            condition="#status = :status AND #due = :seen",
+            names={"#status": "status", "#due": DUE_AT},
         )
 
-    def mark_pending_fulfillment(self, order_id: str) -> bool:
-        """VALIDATED → PENDING_FULFILLMENT, for an order whose workflow ended before doing it."""
-        return self._transition(
-            order_id, OrderStatus.PENDING_FULFILLMENT, allowed_from=(OrderStatus.VALIDATED,), extra={}
-        )
-
-    def reopen_for_fulfillment(self, order_id: str, failure: Mapping[str, Any]) -> bool:
+    def reopen_for_fulfillment(self, order_id: str, failure: Mapping[str, Any], due_at: datetime) -> bool:
         """FULFILLMENT_FAILED → PENDING_FULFILLMENT for a validated order (a redrive).
 
         The failure is kept in ``previous_failures``; the reconciler may drive it on again.
         """
         return self._update(
             order_id,
-            "SET #status = :pending, updated_at = :now, "
+            "SET #status = :pending, updated_at = :now, #shard = :shard, #due = :due, "
             "previous_failures = list_append(if_not_exists(previous_failures, :none), :failure) "
             "REMOVE failure_stage, failure_reasons, failed_at, last_fulfillment_error, reconcile_attempts "
             "ADD redrive_count :one",
@@ -212,9 +240,11 @@ class OrderRepository(_KeyedTable):
                 ":one": 1,
                 ":none": [],
                 ":failure": [dict(failure)],
+                ":shard": in_flight_shard(order_id),
+                ":due": utc_iso(due_at),
             },
             condition="#status = :failed AND attribute_exists(validated_at)",
-            names={"#status": "status"},
+            names={"#status": "status", "#shard": IN_FLIGHT_SHARD, "#due": DUE_AT},
         )
 
     def record_fulfillment_attempt(self, order_id: str, error: str) -> bool:
@@ -241,11 +271,12 @@ class OrderRepository(_KeyedTable):
         *,
         allow_missing: bool = False,
         increments: Mapping[str, int] | None = None,
+        remove: Sequence[str] = (),
     ) -> bool:
         """Conditionally move the order to ``to_status``; False when the condition failed.
 
-        ``extra`` fields are set and ``increments`` added to, in the same write. The
-        reconciler's attempt count is per status, so a change of status clears it.
+        ``extra`` fields are set, ``increments`` added to and ``remove`` removed, in the same
+        write. The reconciler's attempt count is per status, so a change of status clears it.
         """
         names = {"#status": "status"}
         values: dict[str, Any] = {":to": to_status.value, ":now": utc_iso()}
@@ -254,7 +285,8 @@ class OrderRepository(_KeyedTable):
             names[f"#f{index}"] = field
             values[f":f{index}"] = value
             assignments.append(f"#f{index} = :f{index}")
-        expression = "SET " + ", ".join(assignments) + " REMOVE reconcile_attempts"
+        removals = ", ".join(["reconcile_attempts", *remove])
+        expression = "SET " + ", ".join(assignments) + " REMOVE " + removals
         additions = []
         for index, (field, amount) in enumerate(sorted((increments or {}).items())):
             names[f"#i{index}"] = field
@@ -307,6 +339,24 @@ class FailedOrderRepository(_KeyedTable):
             **{k: v for k, v in details.items() if v},
         }
         return self._put_new(item)
+
+    def order_ids(self, stages: Iterable[FailureStage]) -> list[str]:
+        """Ids of the failures recorded at ``stages`` (a scan, for operators: only failures are there)."""
+        wanted = {stage.value for stage in stages}
+        scan: dict[str, Any] = {
+            "ProjectionExpression": "#id, #stage",
+            "ExpressionAttributeNames": {"#id": "order_id", "#stage": "stage"},
+        }
+        found: list[str] = []
+        while True:
+            try:
+                page = self.table.scan(**scan)
+            except (ClientError, BotoCoreError) as exc:
+                raise translate_storage_error(exc) from exc
+            found += [str(item["order_id"]) for item in page.get("Items", []) if item.get("stage") in wanted]
+            if "LastEvaluatedKey" not in page:
+                return sorted(found)
+            scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def delete(self, order_id: str) -> None:
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
 from handlers.errors import ConfigurationError
@@ -17,6 +18,7 @@ FULFILLMENT_RANDOM_SEED = "FULFILLMENT_RANDOM_SEED"
 MAX_ORDER_BODY_BYTES = "MAX_ORDER_BODY_BYTES"
 LOG_LEVEL = "LOG_LEVEL"
 ORDER_QUEUE_URL = "ORDER_QUEUE_URL"
+ORDER_DUE_SECONDS = "ORDER_DUE_SECONDS"
 RECONCILE_RECEIVED_AFTER_SECONDS = "RECONCILE_RECEIVED_AFTER_SECONDS"
 RECONCILE_PENDING_AFTER_SECONDS = "RECONCILE_PENDING_AFTER_SECONDS"
 RECONCILE_MAX_ATTEMPTS = "RECONCILE_MAX_ATTEMPTS"
@@ -59,3 +61,8 @@ def positive_int(name: str, environ: Mapping[str, str] | None = None) -> int:
     if value is None or value < 1:
         raise ConfigurationError(f"environment variable {name} is required and must be a positive integer")
     return value
+
+
+def seconds(name: str, environ: Mapping[str, str] | None = None) -> timedelta:
+    """A required, positive number of seconds (a deadline) as a ``timedelta``."""
+    return timedelta(seconds=positive_int(name, environ))

@@ -29,13 +29,14 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from components.config import parse_settings
 from handlers.aws import reset_clients
-from handlers.faults import DOFS_FAULTS, FaultInjector, FaultPlan
+from handlers.faults import DOFS_FAULTS, FaultInjector, FaultPlan, FaultPoint
 from local.asl_parse_cache import cached_asl_parsing
 from local.emulator_fidelity import atomic_conditional_writes
 from local.emulator_mocks import INERT, NOT_EMULATED, DeclaredResource, EmulatorMocks
 from local.emulator_speed import fast_sqs_receive
 from local.errors import LocalStackError, PortInUseError
 from local.event_source import EventSourceMapping, QueuePoller
+from local.express_fidelity import express_workflows_as_on_aws
 from local.gateway import INTEGRATION_TIMEOUT_SECONDS, LocalGateway, load_routes
 from local.injected_faults import refused_enqueues
 from local.lambda_runtime import InProcessLambdaRuntime
@@ -134,6 +135,7 @@ class LocalStack:
         ensure_port_free(self.options.aws_port, "--aws-port")
         try:
             self._running.enter_context(atomic_conditional_writes())
+            self._running.enter_context(express_workflows_as_on_aws(self._duplicate_execution))
             self._running.enter_context(fast_sqs_receive())
             self._start_emulator()
             self._running.callback(reset_clients)  # handler clients are bound to this emulator
@@ -256,6 +258,9 @@ class LocalStack:
             invoker.start()
             self.schedules.append(invoker)
             self._running.callback(invoker.stop)
+
+    def _duplicate_execution(self) -> bool:
+        return self.faults is not None and self.faults.fires(FaultPoint.DUPLICATE_EXECUTION)
 
     def _inject_emulator_faults(self) -> None:
         """The order queue (the queue with a redrive policy, not the DLQ) refuses sends."""

@@ -15,14 +15,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from handlers.errors import DofsError
-from handlers.models import OrderStatus
+from handlers.models import FailureStage, OrderStatus
 from handlers.order_queue import OrderQueue
 from handlers.repository import FailedOrderRepository, OrderRepository
 
 SQS_BATCH = 10
+# A redriven order is back in flight: the reconciler looks at it again if it is neither
+# fulfilled nor failed by then (its message lost), well past any stack's redeliveries.
+REDRIVE_DUE = timedelta(hours=1)
 FAILURE_FIELDS = ("failure_stage", "failure_reasons", "failed_at")
 
 
@@ -53,7 +57,8 @@ class OrderRedrive:
         self.queue = queue
 
     def failed_order_ids(self) -> list[str]:
-        return list(self.orders.ids_in_status(OrderStatus.FULFILLMENT_FAILED))
+        """Orders with a final failure on record (rejections are final for good)."""
+        return self.failed_orders.order_ids((FailureStage.FULFILLMENT, FailureStage.WORKFLOW))
 
     def redrive(self, order_ids: Iterable[str] | None = None, *, dry_run: bool = False) -> RedriveReport:
         report = RedriveReport()
@@ -76,7 +81,7 @@ class OrderRedrive:
         if item is None or why is not None or dry_run:
             return why
         failure: dict[str, Any] = {name: item[name] for name in FAILURE_FIELDS if name in item}
-        if not self.orders.reopen_for_fulfillment(order_id, failure):
+        if not self.orders.reopen_for_fulfillment(order_id, failure, datetime.now(UTC) + REDRIVE_DUE):
             return "it moved on while being redriven"
         # From here on the order is PENDING_FULFILLMENT: it is sent even if its old record
         # stays, and if the send fails it has no message, which is what the reconciler

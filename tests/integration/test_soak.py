@@ -1,11 +1,15 @@
-"""The soak run, small: ~200 orders with every fault on; the promises must all hold.
+"""The soak run, small: ~200 orders with every fault on, on each workflow type (dev runs
+STANDARD, prod EXPRESS, with executions run twice on purpose); the promises must all hold.
 
 `python -m benchmarks.soak` runs the same code at 2,000 orders (see the README).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
+
+import pytest
 
 from benchmarks.soak import DEFAULT_FAULT_RATES, SoakOptions, soak, soak_stack
 from handlers.faults import FaultPoint
@@ -13,7 +17,11 @@ from handlers.models import OrderStatus
 
 # A crash and a duplicate are drawn once per batch, and 200 orders make a few dozen
 # batches: at the default 5-10% a run could see none, so the small soak raises them.
-PER_BATCH_FAULTS = {FaultPoint.CRASH_BEFORE_ACK: 0.3, FaultPoint.DUPLICATE_DELIVERY: 0.3}
+PER_BATCH_FAULTS = {
+    FaultPoint.CRASH_BEFORE_ACK: 0.3,
+    FaultPoint.DUPLICATE_DELIVERY: 0.3,
+    FaultPoint.DUPLICATE_EXECUTION: 0.3,
+}
 SMALL_SOAK = SoakOptions(
     orders=200,
     clients=8,
@@ -23,15 +31,24 @@ SMALL_SOAK = SoakOptions(
 )
 
 
-def test_a_small_soak_with_faults_loses_doubles_and_strands_nothing() -> None:
-    with soak_stack(SMALL_SOAK) as (stack, ledger):
-        report = soak(stack, SMALL_SOAK, ledger)
-        errors = Counter(i.error_type for i in stack.runtime.invocations if i.error_type)
-        batches = sum(i.function_name == "dofs-fulfill-order-dev" for i in stack.runtime.invocations)
-        reconciled = Counter[str]()
-        for invocation in stack.runtime.invocations:
-            if invocation.function_name == "dofs-reconciler-dev" and invocation.error_type is None:
-                reconciled.update(invocation.result)
+@pytest.mark.parametrize("stack_name", ["dev", "prod"])
+def test_a_small_soak_with_faults_loses_doubles_and_strands_nothing(stack_name: str) -> None:
+    options = dataclasses.replace(SMALL_SOAK, stack=stack_name)
+    with soak_stack(options) as (stack, ledger):
+        report = soak(stack, options, ledger)
+        workflow_type = stack.client("stepfunctions").describe_state_machine(
+            stateMachineArn=stack.outputs["state_machine_arn"]
+        )["type"]
+        invocations = list(stack.runtime.invocations)
+    errors = Counter(i.error_type for i in invocations if i.error_type)
+    batches = sum(i.function_name == f"dofs-fulfill-order-{stack_name}" for i in invocations)
+    reconciled = Counter[str]()
+    for invocation in invocations:
+        if invocation.function_name == f"dofs-reconciler-{stack_name}" and invocation.error_type is None:
+            reconciled.update(invocation.result)
+    validations = Counter(
+        i.event["order_id"] for i in invocations if i.function_name == f"dofs-validator-{stack_name}"
+    )
 
     print("\n".join(report.lines()))
     assert report.lost == [] and report.stuck == [] and report.doubled == []
@@ -46,3 +63,6 @@ def test_a_small_soak_with_faults_loses_doubles_and_strands_nothing() -> None:
     assert reconciled["started"] > 0, "no order needed the reconciler to start its workflow"
     assert report.refused[409] > 0 and report.refused[422] > 0
     assert report.ok
+    assert workflow_type == {"dev": "STANDARD", "prod": "EXPRESS"}[stack_name]
+    if workflow_type == "EXPRESS":  # some orders' workflow ran twice, and nothing was doubled
+        assert max(validations.values()) > 1

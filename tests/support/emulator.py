@@ -14,6 +14,7 @@ from moto.core.config import DefaultConfig
 
 from local.emulator_fidelity import atomic_conditional_writes
 from local.emulator_mocks import EmulatorMocks
+from local.express_fidelity import express_workflows_as_on_aws
 from local.pulumi_runner import run_program, stack_config
 from tests.support.pulumi_program import ProgramRun
 
@@ -23,8 +24,9 @@ MOTO_CONFIG: DefaultConfig = {"stepfunctions": {"execute_state_machine": True}}
 @contextlib.contextmanager
 def in_process_emulator() -> Iterator[None]:
     """moto's in-process mock, behaving as the local stack's emulator does: the Step
-    Functions interpreter on, conditional writes and execution names atomic."""
-    with mock_aws(config=MOTO_CONFIG), atomic_conditional_writes():
+    Functions interpreter on, conditional writes and execution names atomic, EXPRESS
+    workflows as strict as on AWS."""
+    with mock_aws(config=MOTO_CONFIG), atomic_conditional_writes(), express_workflows_as_on_aws():
         yield
 
 

@@ -12,7 +12,7 @@ import pytest
 from moto import mock_aws
 
 from handlers import fulfill_order
-from handlers.models import STATUS_INDEX
+from handlers.models import DUE_AT, IN_FLIGHT_INDEX, IN_FLIGHT_SHARD
 from handlers.repository import FailedOrderRepository, OrderRepository
 from tests.unit.support import (
     FAILED_ORDERS_TABLE,
@@ -50,12 +50,12 @@ def moto_aws() -> Iterator[None]:
         yield
 
 
-# The orders table's status index, as the stack declares it: what the reconciler queries.
-STATUS_INDEX_SCHEMA: dict[str, Any] = {
-    "IndexName": STATUS_INDEX,
+# The orders table's in-flight index, as the stack declares it: what the reconciler queries.
+IN_FLIGHT_INDEX_SCHEMA: dict[str, Any] = {
+    "IndexName": IN_FLIGHT_INDEX,
     "KeySchema": [
-        {"AttributeName": "status", "KeyType": "HASH"},
-        {"AttributeName": "updated_at", "KeyType": "RANGE"},
+        {"AttributeName": IN_FLIGHT_SHARD, "KeyType": "HASH"},
+        {"AttributeName": DUE_AT, "KeyType": "RANGE"},
     ],
     "Projection": {"ProjectionType": "KEYS_ONLY"},
 }
@@ -69,10 +69,10 @@ def tables(moto_aws: None) -> Tables:
         KeySchema=[{"AttributeName": "order_id", "KeyType": "HASH"}],
         AttributeDefinitions=[
             {"AttributeName": "order_id", "AttributeType": "S"},
-            {"AttributeName": "status", "AttributeType": "S"},
-            {"AttributeName": "updated_at", "AttributeType": "S"},
+            {"AttributeName": IN_FLIGHT_SHARD, "AttributeType": "S"},
+            {"AttributeName": DUE_AT, "AttributeType": "S"},
         ],
-        GlobalSecondaryIndexes=[STATUS_INDEX_SCHEMA],
+        GlobalSecondaryIndexes=[IN_FLIGHT_INDEX_SCHEMA],
         BillingMode="PAY_PER_REQUEST",
     )
     dynamodb.create_table(
@@ -95,6 +95,8 @@ def handler_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MAX_ORDER_BODY_BYTES", raising=False)
     monkeypatch.delenv("STEP_FUNCTION_ARN", raising=False)
     monkeypatch.delenv("ORDER_QUEUE_URL", raising=False)
+    monkeypatch.setenv("ORDER_DUE_SECONDS", "900")
+    monkeypatch.setenv("RECONCILE_RECEIVED_AFTER_SECONDS", "60")
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from handlers import aws
-from handlers.models import parse_json_decimal
+from handlers.models import DUE_AT, IN_FLIGHT_SHARD, IN_FLIGHT_STATUSES, in_flight_shard, parse_json_decimal
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -119,7 +119,8 @@ def order_message(order_id: str) -> str:
 
 
 def seed_order(table: Any, order_id: str, status: str, **fields: Any) -> dict[str, Any]:
-    """Write an order item directly, as an earlier workflow step would have left it."""
+    """Write an order item directly, as an earlier workflow step would have left it: an order
+    in flight is in the in-flight index, due long ago unless ``due_at`` says otherwise."""
     item: dict[str, Any] = {
         "order_id": order_id,
         "status": status,
@@ -128,8 +129,10 @@ def seed_order(table: Any, order_id: str, status: str, **fields: Any) -> dict[st
         "request_body": fixture_text("valid_order.json"),
         "request_sha256": "0" * 64,
         "fulfillment_attempts": 0,
-        **fields,
     }
+    if status in IN_FLIGHT_STATUSES:
+        item |= {IN_FLIGHT_SHARD: in_flight_shard(order_id), DUE_AT: "2024-01-01T00:00:00.000Z"}
+    item |= fields
     table.put_item(Item=item)
     return item
 

@@ -14,7 +14,7 @@ import boto3
 import pytest
 
 from handlers import api_handler, fulfill_order, reconciler
-from handlers.errors import ConfigurationError, QueueError, TransientStorageError, WorkflowError
+from handlers.errors import ConfigurationError, QueueError, TransientStorageError
 from handlers.models import Order, OrderStatus, parse_json_decimal
 from handlers.order_intake import WorkflowStarter
 from handlers.order_queue import OrderQueue
@@ -48,10 +48,9 @@ RECONCILE_VARIABLES = {
 }
 
 RECEIVED = OrderStatus.RECEIVED.value
-VALIDATED = OrderStatus.VALIDATED.value
 PENDING = OrderStatus.PENDING_FULFILLMENT.value
 FAILED = OrderStatus.FULFILLMENT_FAILED.value
-LONG_AGO = "2024-01-01T00:00:00.000Z"  # what seed_order writes: past every deadline
+LONG_AGO = "2024-01-01T00:00:00.000Z"  # the due_at seed_order writes: past every deadline
 
 
 @dataclass
@@ -119,37 +118,10 @@ def runs_losing_every_message(
     """``count`` runs, each past the PENDING deadline of the last, with every message it sends
     received and lost (never acknowledged, never fulfilled): no backlog, the order still pending."""
     runs, sent = [], []
-    for _ in range(count):
-        runs.append(reconciler_.run(now=later(PENDING_AFTER)))
+    for n in range(count):
+        runs.append(reconciler_.run(now=later(PENDING_AFTER * (n + 1))))
         sent += messages(env)
     return runs, sent
-
-
-def start_execution(
-    env: Env, order_id: str, monkeypatch: pytest.MonkeyPatch, ended: str | None = None
-) -> str:
-    """Start the order's execution as the API would; ``ended``: let moto end it ABORTED or FAILED."""
-    sfn = boto3.client("stepfunctions")
-    starter = WorkflowStarter(env.state_machine_arn, sfn)
-    with monkeypatch.context() as patch:
-        if ended == "FAILED":  # moto creates executions FAILED under this setting
-            patch.setenv("SF_EXECUTION_HISTORY_TYPE", "FAILURE")
-        arn = starter.start(order_id, fixture_text("valid_order.json"))
-    if ended == "ABORTED":
-        sfn.stop_execution(executionArn=arn)
-    assert starter.execution_status(order_id) == (ended or "RUNNING")
-    return arn
-
-
-class StatusWorkflow(WorkflowStarter):
-    """A WorkflowStarter reporting a fixed status, for the ends moto cannot reach (SUCCEEDED, TIMED_OUT)."""
-
-    def __init__(self, env: Env, status: str) -> None:
-        super().__init__(env.state_machine_arn, boto3.client("stepfunctions"))
-        self.status = status
-
-    def execution_status(self, order_id: str) -> str | None:
-        return self.status
 
 
 class RefusingStart:
@@ -168,11 +140,12 @@ class RefusingStart:
         return getattr(self._client, name)
 
 
-# --- RECEIVED: start what StartExecution refused ----------------------------------------------
+# --- RECEIVED: start what StartExecution refused, or what never recorded the order ---------------
 
 
-def test_a_received_order_without_an_execution_past_the_deadline_is_started(env: Env) -> None:
+def test_a_received_order_past_its_due_time_is_started(env: Env) -> None:
     seed_order(env.tables.orders, "o-1", RECEIVED)
+    before = datetime.now(UTC)
 
     actions = make_reconciler(env).run()
 
@@ -180,10 +153,10 @@ def test_a_received_order_without_an_execution_past_the_deadline_is_started(env:
     (execution,) = executions(env)
     assert execution["name"] == "o-1"
     item = order(env, "o-1")
-    assert item["execution_arn"] == execution["executionArn"]
     assert item["status"] == RECEIVED, "the workflow moves it on, not the reconciler"
     assert item["reconcile_attempts"] == 1
-    assert item["updated_at"] > LONG_AGO
+    assert item["due_at"] >= utc_iso(before + timedelta(seconds=RECEIVED_AFTER)), "due again later"
+    assert "execution_arn" not in item, "nothing but the claim is written"
     started = boto3.client("stepfunctions").describe_execution(executionArn=execution["executionArn"])
     assert json.loads(started["input"]) == {
         "order_id": "o-1",
@@ -191,8 +164,8 @@ def test_a_received_order_without_an_execution_past_the_deadline_is_started(env:
     }
 
 
-def test_a_received_order_before_the_deadline_is_untouched(env: Env) -> None:
-    seeded = seed_order(env.tables.orders, "o-1", RECEIVED, updated_at=ago(RECEIVED_AFTER // 2))
+def test_an_order_not_yet_due_is_untouched(env: Env) -> None:
+    seeded = seed_order(env.tables.orders, "o-1", RECEIVED, due_at=utc_iso(later(RECEIVED_AFTER)))
 
     actions = make_reconciler(env).run()
 
@@ -201,83 +174,50 @@ def test_a_received_order_before_the_deadline_is_untouched(env: Env) -> None:
     assert executions(env) == []
 
 
-def test_the_deadline_is_measured_from_the_run_time(env: Env) -> None:
-    updated = datetime.now(UTC) - timedelta(seconds=RECEIVED_AFTER // 2)
-    seed_order(env.tables.orders, "o-1", RECEIVED, updated_at=utc_iso(updated))
+def test_the_due_time_is_compared_with_the_run_time(env: Env) -> None:
+    due = datetime.now(UTC) + timedelta(seconds=30)
+    seed_order(env.tables.orders, "o-1", RECEIVED, due_at=utc_iso(due))
     reconciler_ = make_reconciler(env)
 
-    assert reconciler_.run(now=updated + timedelta(seconds=RECEIVED_AFTER - 1)) == Counter()
-    assert reconciler_.run(now=updated + timedelta(seconds=RECEIVED_AFTER + 1)) == Counter(
-        {Action.STARTED: 1}
-    )
+    assert reconciler_.run(now=due - timedelta(seconds=1)) == Counter()
+    assert reconciler_.run(now=due) == Counter({Action.STARTED: 1})
 
 
-@pytest.mark.parametrize("status", [RECEIVED, VALIDATED])
-@pytest.mark.parametrize("attempts", [0, MAX_ATTEMPTS], ids=["first look", "attempts used up"])
-def test_a_running_execution_is_left_alone(
-    env: Env, monkeypatch: pytest.MonkeyPatch, status: str, attempts: int
+def test_a_received_order_whose_execution_exists_is_started_again_and_standard_runs_it_once(
+    env: Env,
 ) -> None:
-    arn = start_execution(env, "o-1", monkeypatch)
-    seeded = seed_order(env.tables.orders, "o-1", status, execution_arn=arn, reconcile_attempts=attempts)
+    # The reconciler cannot ask whether an execution runs (EXPRESS cannot be described): it
+    # starts the order again. A STANDARD machine answers with the existing execution.
+    WorkflowStarter(env.state_machine_arn, boto3.client("stepfunctions")).start("o-1", "{}")
+    seed_order(env.tables.orders, "o-1", RECEIVED)
 
-    actions = make_reconciler(env).run()
+    assert make_reconciler(env).run() == Counter({Action.STARTED: 1})
 
-    assert actions == Counter({Action.RUNNING: 1})
-    assert order(env, "o-1") == seeded
-    assert [e["executionArn"] for e in executions(env)] == [arn]
-    assert messages(env) == []
+    assert [e["name"] for e in executions(env)] == ["o-1"]
+    assert order(env, "o-1")["reconcile_attempts"] == 1
 
 
-@pytest.mark.parametrize("ended", ["ABORTED", "FAILED"])
-def test_a_received_order_whose_execution_ended_is_failed_with_a_record(
-    env: Env, monkeypatch: pytest.MonkeyPatch, ended: str
+def test_a_received_order_its_workflow_never_records_is_failed_after_max_attempts_with_a_record(
+    env: Env,
 ) -> None:
-    arn = start_execution(env, "o-1", monkeypatch, ended=ended)
-    seed_order(env.tables.orders, "o-1", RECEIVED, execution_arn=arn)
+    # Its execution timed out, was aborted, or could not record its own failure: no event
+    # tells anyone on EXPRESS, and the order itself says it is overdue.
+    seed_order(env.tables.orders, "o-1", RECEIVED)
+    reconciler_ = make_reconciler(env)
 
-    actions = make_reconciler(env).run()
+    runs = [reconciler_.run(now=later(RECEIVED_AFTER * (n + 1))) for n in range(MAX_ATTEMPTS + 2)]
 
-    assert actions == Counter({Action.FAILED: 1})
+    assert runs == [Counter({Action.STARTED: 1})] * MAX_ATTEMPTS + [Counter({Action.FAILED: 1}), Counter()]
     item = order(env, "o-1")
     assert item["status"] == FAILED
     assert item["failure_stage"] == "workflow"
     (reason,) = item["failure_reasons"]
-    assert ended in reason
+    assert f"did not store or reject it after {MAX_ATTEMPTS} restart(s)" in reason
+    assert not {"in_flight", "due_at", "request_body"} & set(item), "out of the in-flight index"
     record = get_item(env.tables.failed, "o-1")
     assert record is not None
     assert record["stage"] == "workflow"
     assert record["reasons"] == [reason]
-    assert len(executions(env)) == 1, "not started again"
-
-
-# --- VALIDATED: the execution ended before it enqueued the order -------------------------------
-
-
-@pytest.mark.parametrize("ended", ["ABORTED", "FAILED"])
-def test_a_validated_order_whose_execution_ended_is_made_pending_and_enqueued(
-    env: Env, monkeypatch: pytest.MonkeyPatch, ended: str
-) -> None:
-    arn = start_execution(env, "o-1", monkeypatch, ended=ended)
-    seed_order(env.tables.orders, "o-1", VALIDATED, execution_arn=arn, validated_at=LONG_AGO)
-
-    actions = make_reconciler(env).run()
-
-    assert actions == Counter({Action.ENQUEUED: 1})
-    item = order(env, "o-1")
-    assert item["status"] == PENDING
-    assert "reconcile_attempts" not in item, "pending now, with all its attempts ahead of it"
-    assert messages(env) == [{"order_id": "o-1"}]
-
-
-@pytest.mark.parametrize("ended", ["SUCCEEDED", "TIMED_OUT"])
-def test_any_ended_execution_of_a_validated_order_drives_it_on(env: Env, ended: str) -> None:
-    seed_order(env.tables.orders, "o-1", VALIDATED, validated_at=LONG_AGO)
-
-    actions = make_reconciler(env, workflow=StatusWorkflow(env, ended)).run()
-
-    assert actions == Counter({Action.ENQUEUED: 1})
-    assert order(env, "o-1")["status"] == PENDING
-    assert messages(env) == [{"order_id": "o-1"}]
 
 
 # --- PENDING_FULFILLMENT: the message was lost ------------------------------------------------
@@ -285,7 +225,7 @@ def test_any_ended_execution_of_a_validated_order_drives_it_on(env: Env, ended: 
 
 def test_a_stale_pending_order_is_enqueued_again_and_its_claim_recorded(env: Env) -> None:
     seed_order(env.tables.orders, "o-1", PENDING, reconcile_attempts=1)
-    before = ago(0)
+    before = datetime.now(UTC)
 
     actions = make_reconciler(env).run()
 
@@ -294,17 +234,18 @@ def test_a_stale_pending_order_is_enqueued_again_and_its_claim_recorded(env: Env
     item = order(env, "o-1")
     assert item["status"] == PENDING
     assert item["reconcile_attempts"] == 2
-    assert item["updated_at"] >= before
+    assert item["updated_at"] >= utc_iso(before)
 
 
-def test_a_pending_order_gets_the_longer_pending_deadline(env: Env) -> None:
-    # Past the RECEIVED deadline, within the PENDING one: SQS may still be redelivering it.
-    seeded = seed_order(env.tables.orders, "o-1", PENDING, updated_at=ago(RECEIVED_AFTER * 2))
+def test_a_claimed_pending_order_is_due_again_only_after_the_longer_pending_deadline(env: Env) -> None:
+    # SQS may still be redelivering the message just sent: not before every redelivery.
+    seed_order(env.tables.orders, "o-1", PENDING)
+    reconciler_ = make_reconciler(env)
+    assert reconciler_.run() == Counter({Action.ENQUEUED: 1})
+    messages(env)
 
-    assert make_reconciler(env).run() == Counter()
-
-    assert order(env, "o-1") == seeded
-    assert messages(env) == []
+    assert reconciler_.run(now=later(RECEIVED_AFTER * 2)) == Counter()
+    assert reconciler_.run(now=later(PENDING_AFTER)) == Counter({Action.ENQUEUED: 1})
 
 
 def test_the_enqueued_message_is_one_fulfill_order_consumes(
@@ -345,14 +286,13 @@ def test_a_received_order_that_never_starts_is_failed_after_max_attempts(env: En
     seed_order(env.tables.orders, "o-1", RECEIVED)
     reconciler_ = make_reconciler(env, sfn=RefusingStart())
 
-    runs = [reconciler_.run(now=later(RECEIVED_AFTER)) for _ in range(MAX_ATTEMPTS + 1)]
+    runs = [reconciler_.run(now=later(RECEIVED_AFTER * (n + 1))) for n in range(MAX_ATTEMPTS + 1)]
 
     assert runs == [Counter({Action.ERROR: 1})] * MAX_ATTEMPTS + [Counter({Action.FAILED: 1})]
     assert executions(env) == []
     item = order(env, "o-1")
     assert item["status"] == FAILED
     assert item["failure_stage"] == "workflow"
-    assert "execution_arn" not in item
     record = get_item(env.tables.failed, "o-1")
     assert record is not None
     assert record["stage"] == "workflow"
@@ -408,9 +348,8 @@ def test_a_pending_order_gets_every_attempt_whatever_its_start_cost(env: Env) ->
     make_reconciler(env, sfn=RefusingStart()).run()  # one attempt spent on a refused start
     make_reconciler(env).run(now=later(RECEIVED_AFTER))  # started
     orders = OrderRepository(ORDERS_TABLE, env.tables.dynamodb)
-    assert orders.store_validated(
-        "o-1", Order.model_validate(parse_json_decimal(fixture_text("valid_order.json")))
-    ) and orders.mark_pending_fulfillment("o-1")
+    valid = Order.model_validate(parse_json_decimal(fixture_text("valid_order.json")))
+    assert orders.store_validated("o-1", valid)
 
     runs, _ = runs_losing_every_message(env, make_reconciler(env), MAX_ATTEMPTS + 1)
 
@@ -513,8 +452,8 @@ def test_a_keyed_retry_of_an_order_the_reconciler_gave_up_on_starts_no_execution
     monkeypatch.setenv("STEP_FUNCTION_ARN", env.state_machine_arn.rsplit(":", 1)[0] + ":dofs-no-such-machine")
     order_id = post()["order_id"]
     reconciler_ = make_reconciler(env, sfn=RefusingStart())
-    for _ in range(MAX_ATTEMPTS + 1):
-        reconciler_.run(now=later(RECEIVED_AFTER))
+    for n in range(MAX_ATTEMPTS + 1):
+        reconciler_.run(now=later(RECEIVED_AFTER * (n + 2)))
     assert order(env, order_id)["status"] == FAILED
     monkeypatch.setenv("STEP_FUNCTION_ARN", env.state_machine_arn)
 
@@ -610,7 +549,7 @@ def test_two_reconcilers_at_once_on_one_stale_order_act_once(env: Env, status: s
     assert acted == Counter({expected: 1})
     # The loser's claim fails, or it already sees the winner's execution (or message) and
     # holds back before claiming: either way it does nothing.
-    assert len(held_back) == 1 and set(held_back) <= {Action.SKIPPED, Action.RUNNING, Action.DEFERRED}
+    assert len(held_back) == 1 and set(held_back) <= {Action.SKIPPED, Action.DEFERRED}
     assert order(env, "o-1")["reconcile_attempts"] == 1
     assert len(executions(env)) == (1 if status == RECEIVED else 0)
     assert len(messages(env)) == (1 if status == PENDING else 0)
@@ -621,10 +560,10 @@ def test_two_reconcilers_at_once_on_one_stale_order_act_once(env: Env, status: s
 
 def test_an_order_that_raises_is_counted_as_an_error_and_the_others_are_reconciled(env: Env) -> None:
     seed_order(env.tables.orders, "o-1", RECEIVED)
-    corrupt = seed_order(env.tables.orders, "o-2", RECEIVED, updated_at="2024-01-01T00:00:01.000Z")
+    corrupt = seed_order(env.tables.orders, "o-2", RECEIVED, due_at="2024-01-01T00:00:01.000Z")
     del corrupt["request_body"]
     env.tables.orders.put_item(Item=corrupt)  # a record without the body to start it with
-    seed_order(env.tables.orders, "o-3", RECEIVED, updated_at="2024-01-01T00:00:02.000Z")
+    seed_order(env.tables.orders, "o-3", RECEIVED, due_at="2024-01-01T00:00:02.000Z")
     seed_order(env.tables.orders, "o-4", PENDING)
 
     actions = make_reconciler(env).run()
@@ -632,7 +571,6 @@ def test_an_order_that_raises_is_counted_as_an_error_and_the_others_are_reconcil
     assert actions == Counter({Action.STARTED: 2, Action.ERROR: 1, Action.ENQUEUED: 1})
     assert sorted(e["name"] for e in executions(env)) == ["o-1", "o-3"]
     assert messages(env) == [{"order_id": "o-4"}]
-    assert "execution_arn" not in order(env, "o-2")
 
 
 def test_an_order_whose_start_was_refused_is_started_by_a_later_run(env: Env) -> None:
@@ -643,12 +581,9 @@ def test_an_order_whose_start_was_refused_is_started_by_a_later_run(env: Env) ->
     second = make_reconciler(env).run(now=later(RECEIVED_AFTER))
 
     assert first == Counter({Action.ERROR: 1, Action.STARTED: 1})
-    assert second == Counter({Action.STARTED: 1, Action.RUNNING: 1})
+    assert second == Counter({Action.STARTED: 2}), "o-2 again: STANDARD answers with its execution"
     assert sorted(e["name"] for e in executions(env)) == ["o-1", "o-2"]
     assert order(env, "o-1")["reconcile_attempts"] == 2
-    assert order(env, "o-1")["execution_arn"] == WorkflowStarter(env.state_machine_arn, None).execution_arn(
-        "o-1"
-    )
 
 
 # --- the time budget -----------------------------------------------------------------------------
@@ -666,13 +601,13 @@ def test_a_run_short_of_time_defers_every_order_and_changes_nothing(env: Env) ->
 
 def test_a_run_stops_taking_orders_when_its_budget_runs_out(env: Env) -> None:
     for index in range(3):
-        seed_order(env.tables.orders, f"o-{index}", PENDING, updated_at=f"2024-01-01T00:00:0{index}.000Z")
+        seed_order(env.tables.orders, f"o-{index}", PENDING, due_at=f"2024-01-01T00:00:0{index}.000Z")
     budget = iter([60_000, 60_000, 1_000])
 
     actions = make_reconciler(env).run(millis_left=lambda: next(budget))
 
     assert actions == Counter({Action.ENQUEUED: 2, Action.DEFERRED: 1})
-    assert messages(env) == [{"order_id": "o-0"}, {"order_id": "o-1"}], "oldest first"
+    assert messages(env) == [{"order_id": "o-0"}, {"order_id": "o-1"}], "longest overdue first, across shards"
     assert "reconcile_attempts" not in order(env, "o-2")
 
 
@@ -689,41 +624,6 @@ def test_the_handler_reads_its_budget_from_the_lambda_context(env: Env) -> None:
     assert messages(env) == []
 
 
-# --- the execution status the reconciler reads --------------------------------------------------
-
-
-def test_execution_status_is_none_for_an_order_never_started(env: Env) -> None:
-    starter = WorkflowStarter(env.state_machine_arn, boto3.client("stepfunctions"))
-
-    assert starter.execution_status("never-started") is None
-
-
-@pytest.mark.parametrize("ended", [None, "ABORTED", "FAILED"], ids=["running", "aborted", "failed"])
-def test_execution_status_reads_the_executions_status(
-    env: Env, monkeypatch: pytest.MonkeyPatch, ended: str | None
-) -> None:
-    start_execution(env, "o-1", monkeypatch, ended=ended)
-
-    status = WorkflowStarter(env.state_machine_arn, boto3.client("stepfunctions")).execution_status("o-1")
-
-    assert status == (ended or "RUNNING")
-
-
-class ThrottledDescribe:
-    def describe_execution(self, **kwargs: Any) -> Any:
-        raise client_error("ThrottlingException", "DescribeExecution")
-
-
-def test_a_refused_describe_is_a_workflow_error_and_the_order_is_not_claimed(env: Env) -> None:
-    seeded = seed_order(env.tables.orders, "o-1", RECEIVED)
-    starter = WorkflowStarter(env.state_machine_arn, ThrottledDescribe())
-
-    with pytest.raises(WorkflowError, match="ThrottlingException"):
-        starter.execution_status("o-1")
-    assert make_reconciler(env, workflow=starter).run() == Counter({Action.ERROR: 1})
-    assert order(env, "o-1") == seeded
-
-
 # --- the handler --------------------------------------------------------------------------------
 
 
@@ -731,22 +631,12 @@ def test_the_handler_returns_a_count_for_every_action(env: Env, monkeypatch: pyt
     seed_order(env.tables.orders, "to-start", RECEIVED)
     seed_order(env.tables.orders, "to-enqueue", PENDING)
     seed_order(env.tables.orders, "to-fail", PENDING, reconcile_attempts=MAX_ATTEMPTS)
-    seed_order(env.tables.orders, "too-recent", RECEIVED, updated_at=ago(1))
-    arn = start_execution(env, "running", monkeypatch)
-    seed_order(env.tables.orders, "running", VALIDATED, execution_arn=arn)
+    seed_order(env.tables.orders, "too-recent", RECEIVED, due_at=utc_iso(later(60)))
 
     summary = reconciler.handler({}, None)
 
-    assert summary == {
-        "started": 1,
-        "enqueued": 1,
-        "failed": 1,
-        "left_running": 1,
-        "skipped": 0,
-        "error": 0,
-        "deferred": 0,
-    }
-    assert order(env, "to-start")["execution_arn"]
+    assert summary == {"started": 1, "enqueued": 1, "failed": 1, "skipped": 0, "error": 0, "deferred": 0}
+    assert [e["name"] for e in executions(env)] == ["to-start"]
     assert messages(env) == [{"order_id": "to-enqueue"}]
     assert order(env, "to-fail")["status"] == FAILED
     assert "reconcile_attempts" not in order(env, "too-recent")

@@ -1,4 +1,4 @@
-"""OrderRepository: the status index, claims, redrives, one-write fulfillment; failed-order records."""
+"""OrderRepository: the in-flight index, claims, redrives, one-write fulfillment; failed-order records."""
 
 from __future__ import annotations
 
@@ -8,10 +8,17 @@ from typing import Any
 
 import pytest
 
-from handlers.models import STATUS_INDEX, FailureStage, OrderStatus
+from handlers.models import (
+    IN_FLIGHT_INDEX,
+    IN_FLIGHT_SHARDS,
+    FailureStage,
+    Order,
+    OrderStatus,
+    in_flight_shard,
+)
 from handlers.repository import OrderRepository, utc_iso
 from tests.unit.conftest import Tables
-from tests.unit.support import get_item, seed_order
+from tests.unit.support import fixture_text, get_item, seed_order
 
 PENDING = OrderStatus.PENDING_FULFILLMENT.value
 FAILED = OrderStatus.FULFILLMENT_FAILED.value
@@ -44,92 +51,163 @@ def minutes_ago(minutes: int) -> str:
     return utc_iso(datetime.now(UTC) - timedelta(minutes=minutes))
 
 
-# --- the status index -----------------------------------------------------------------------
+def at(minutes_from_now: int) -> datetime:
+    return datetime.now(UTC) + timedelta(minutes=minutes_from_now)
 
 
-def test_ids_in_status_reads_every_page_oldest_first(tables: Tables) -> None:
-    for minute in range(7):
-        seed_order(tables.orders, f"r-{minute}", "RECEIVED", updated_at=minutes_ago(60 - minute))
-    seed_order(tables.orders, "v-1", "VALIDATED", updated_at=minutes_ago(90))
+IN_FLIGHT_KEYS = {"in_flight", "due_at"}
+VALID = Order.model_validate_json(fixture_text("valid_order.json"))
+
+
+# --- the in-flight index ----------------------------------------------------------------------
+
+
+def test_due_ids_reads_every_shard_and_page_longest_overdue_first(tables: Tables) -> None:
+    for minute in range(40):  # more orders than shards: some shard holds several
+        seed_order(tables.orders, f"r-{minute}", "RECEIVED", due_at=minutes_ago(60 - minute))
+    seed_order(tables.orders, "p-1", PENDING, due_at=minutes_ago(90))
+    seed_order(tables.orders, "not-yet", PENDING, due_at=utc_iso(at(5)))
     orders = tables.order_repository()
-    table = paged(orders, limit=2)
+    table = paged(orders, limit=1)
 
-    found = list(orders.ids_in_status(OrderStatus.RECEIVED))
+    found = orders.due_ids(datetime.now(UTC))
 
-    assert found == [f"r-{minute}" for minute in range(7)]
-    assert len(table.queries) >= 4, "seven items two a page take four pages"
-    assert all(query["IndexName"] == STATUS_INDEX for query in table.queries)
-    assert "ExclusiveStartKey" not in table.queries[0]
-    assert all("ExclusiveStartKey" in query for query in table.queries[1:])
+    assert found == ["p-1"] + [f"r-{minute}" for minute in range(40)]
+    assert len({in_flight_shard(order_id) for order_id in found}) > 1, "spread over shards"
+    shards = {query["ExpressionAttributeValues"][":shard"] for query in table.queries}
+    assert shards == {f"{shard:02d}" for shard in range(IN_FLIGHT_SHARDS)}
+    assert all(query["IndexName"] == IN_FLIGHT_INDEX for query in table.queries)
+    assert any("ExclusiveStartKey" in query for query in table.queries), "one item a page takes pages"
 
 
-def test_ids_in_status_lists_only_orders_updated_strictly_before_the_cutoff(tables: Tables) -> None:
-    cutoff = minutes_ago(10)
-    seed_order(tables.orders, "old", PENDING, updated_at=minutes_ago(30))
-    seed_order(tables.orders, "at-cutoff", PENDING, updated_at=cutoff)
-    seed_order(tables.orders, "new", PENDING, updated_at=minutes_ago(1))
-    seed_order(tables.orders, "old-but-fulfilled", "FULFILLED", updated_at=minutes_ago(30))
+def test_due_ids_includes_an_order_due_exactly_now_and_no_final_order(tables: Tables) -> None:
+    now = datetime.now(UTC)
+    seed_order(tables.orders, "due-now", PENDING, due_at=utc_iso(now))
+    seed_order(tables.orders, "fulfilled", "FULFILLED")  # final: no in-flight keys, not in the index
+
+    assert tables.order_repository().due_ids(now) == ["due-now"]
+
+
+def test_shards_spread_many_orders_evenly(tables: Tables) -> None:
+    counts = [0] * IN_FLIGHT_SHARDS
+    for index in range(16_000):
+        counts[int(in_flight_shard(f"order-{index}"))] += 1
+
+    assert max(counts) < 16_000 / 10, "no shard takes a tenth of the orders"
+    assert min(counts) > 16_000 / IN_FLIGHT_SHARDS * 0.8
+
+
+def test_an_order_written_by_create_received_is_in_flight_and_due_when_asked(tables: Tables) -> None:
     orders = tables.order_repository()
-    paged(orders, limit=1)
+    assert orders.create_received("o-1", "{}", "0" * 64, None, at(2))
 
-    assert list(orders.ids_in_status(OrderStatus.PENDING_FULFILLMENT, cutoff)) == ["old"]
-    assert sorted(orders.ids_in_status(OrderStatus.PENDING_FULFILLMENT)) == ["at-cutoff", "new", "old"]
+    assert orders.due_ids(at(1)) == []
+    assert orders.due_ids(at(3)) == ["o-1"]
+    item = get_item(tables.orders, "o-1")
+    assert item is not None
+    assert item["in_flight"] == in_flight_shard("o-1")
+    assert "fulfillment_attempts" not in item, "counted by the first ADD, not written up front"
 
 
-def test_ids_in_status_of_a_status_nobody_has_is_empty(tables: Tables) -> None:
+def test_store_validated_makes_a_received_order_pending_in_one_write_without_its_body(
+    tables: Tables,
+) -> None:
+    orders = tables.order_repository()
+    assert orders.create_received("o-1", fixture_text("valid_order.json"), "0" * 64, None, at(-1))
+    valid = Order.model_validate_json(fixture_text("valid_order.json"))
+
+    assert orders.store_validated("o-1", valid) is True
+
+    item = get_item(tables.orders, "o-1")
+    assert item is not None
+    assert item["status"] == PENDING
+    assert "request_body" not in item, "the typed order replaces the raw body"
+    assert item["customer_id"] == valid.customer_id and "validated_at" in item
+    assert orders.due_ids(at(-1)) == ["o-1"], "its deadline, and so the index, unchanged"
+
+
+@pytest.mark.parametrize("status", ["FULFILLED", FAILED, "REJECTED"])
+def test_store_validated_of_a_final_order_changes_nothing(tables: Tables, status: str) -> None:
+    seeded = seed_order(tables.orders, "o-1", status)
+    valid = Order.model_validate_json(fixture_text("valid_order.json"))
+
+    assert tables.order_repository().store_validated("o-1", valid) is False
+
+    assert get_item(tables.orders, "o-1") == seeded
+
+
+@pytest.mark.parametrize(
+    "finish",
+    [
+        lambda orders: orders.mark_fulfilled("o-1"),
+        lambda orders: orders.mark_fulfillment_failed("o-1", FailureStage.FULFILLMENT, ["x"]),
+    ],
+    ids=["fulfilled", "failed"],
+)
+def test_a_final_status_takes_the_order_out_of_the_in_flight_index(
+    tables: Tables, finish: Callable[[OrderRepository], bool]
+) -> None:
+    seed_order(tables.orders, "o-1", PENDING)
+    orders = tables.order_repository()
+
+    assert finish(orders) is True
+
+    item = get_item(tables.orders, "o-1")
+    assert item is not None
+    assert not IN_FLIGHT_KEYS & set(item)
+    assert orders.due_ids(at(60)) == []
+
+
+def test_a_rejection_takes_the_order_and_its_body_out(tables: Tables) -> None:
     seed_order(tables.orders, "o-1", "RECEIVED")
 
-    assert list(tables.order_repository().ids_in_status(OrderStatus.REJECTED, minutes_ago(0))) == []
+    assert tables.order_repository().mark_rejected("o-1", ["total does not add up"]) is True
 
-
-def test_an_order_written_by_create_received_is_in_the_status_index(tables: Tables) -> None:
-    orders = tables.order_repository()
-    assert orders.create_received("o-1", "{}", "0" * 64, None)
-
-    assert list(orders.ids_in_status(OrderStatus.RECEIVED, minutes_ago(-1))) == ["o-1"]
-    assert list(orders.ids_in_status(OrderStatus.RECEIVED, minutes_ago(1))) == []
+    item = get_item(tables.orders, "o-1")
+    assert item is not None
+    assert not (IN_FLIGHT_KEYS | {"request_body"}) & set(item)
 
 
 # --- claims ---------------------------------------------------------------------------------
 
 
-def test_a_claim_counts_the_attempt_and_touches_updated_at(tables: Tables) -> None:
-    seed_order(tables.orders, "o-1", PENDING, updated_at=SEEN, reconcile_attempts=2)
-    before = minutes_ago(0)
+def test_a_claim_counts_the_attempt_and_moves_the_due_time_on(tables: Tables) -> None:
+    seed_order(tables.orders, "o-1", PENDING, due_at=SEEN, reconcile_attempts=2)
+    next_due = at(10)
 
-    assert tables.order_repository().claim("o-1", OrderStatus.PENDING_FULFILLMENT, SEEN) is True
+    assert tables.order_repository().claim("o-1", OrderStatus.PENDING_FULFILLMENT, SEEN, next_due) is True
 
     item = get_item(tables.orders, "o-1")
     assert item is not None
     assert item["status"] == PENDING
     assert item["reconcile_attempts"] == 3
-    assert item["updated_at"] >= before
+    assert item["due_at"] == utc_iso(next_due)
 
 
 def test_the_first_claim_counts_one_attempt(tables: Tables) -> None:
-    seed_order(tables.orders, "o-1", "RECEIVED", updated_at=SEEN)
+    seed_order(tables.orders, "o-1", "RECEIVED", due_at=SEEN)
 
-    assert tables.order_repository().claim("o-1", OrderStatus.RECEIVED, SEEN) is True
+    assert tables.order_repository().claim("o-1", OrderStatus.RECEIVED, SEEN, at(1)) is True
 
     item = get_item(tables.orders, "o-1")
     assert item is not None
     assert item["reconcile_attempts"] == 1
 
 
-def test_a_claim_fails_when_updated_at_changed_since_it_was_read(tables: Tables) -> None:
-    seeded = seed_order(tables.orders, "o-1", PENDING, updated_at="2024-01-01T00:00:05.000Z")
+def test_a_claim_fails_when_the_due_time_changed_since_it_was_read(tables: Tables) -> None:
+    seeded = seed_order(tables.orders, "o-1", PENDING, due_at="2024-01-01T00:00:05.000Z")
 
-    assert tables.order_repository().claim("o-1", OrderStatus.PENDING_FULFILLMENT, SEEN) is False
+    assert tables.order_repository().claim("o-1", OrderStatus.PENDING_FULFILLMENT, SEEN, at(1)) is False
 
     assert get_item(tables.orders, "o-1") == seeded
 
 
 def test_of_two_claims_of_what_was_read_once_only_the_first_wins(tables: Tables) -> None:
-    seed_order(tables.orders, "o-1", PENDING, updated_at=SEEN)
+    seed_order(tables.orders, "o-1", PENDING, due_at=SEEN)
     orders = tables.order_repository()
 
-    assert orders.claim("o-1", OrderStatus.PENDING_FULFILLMENT, SEEN) is True
-    assert orders.claim("o-1", OrderStatus.PENDING_FULFILLMENT, SEEN) is False
+    assert orders.claim("o-1", OrderStatus.PENDING_FULFILLMENT, SEEN, at(1)) is True
+    assert orders.claim("o-1", OrderStatus.PENDING_FULFILLMENT, SEEN, at(1)) is False
 
     item = get_item(tables.orders, "o-1")
     assert item is not None
@@ -139,7 +217,7 @@ def test_of_two_claims_of_what_was_read_once_only_the_first_wins(tables: Tables)
 @pytest.mark.parametrize(
     ("status", "move"),
     [
-        ("VALIDATED", lambda orders: orders.mark_pending_fulfillment("o-1")),
+        ("RECEIVED", lambda orders: orders.store_validated("o-1", VALID)),
         (PENDING, lambda orders: orders.mark_fulfilled("o-1")),
         (PENDING, lambda orders: orders.mark_fulfillment_failed("o-1", FailureStage.FULFILLMENT, ["x"])),
     ],
@@ -161,46 +239,19 @@ def test_a_change_of_status_clears_the_reconcilers_attempt_count(
 
 
 def test_a_claim_fails_when_the_status_changed(tables: Tables) -> None:
-    seeded = seed_order(tables.orders, "o-1", "FULFILLED", updated_at=SEEN)
+    seeded = seed_order(tables.orders, "o-1", "FULFILLED", due_at=SEEN)
 
-    assert tables.order_repository().claim("o-1", OrderStatus.PENDING_FULFILLMENT, SEEN) is False
+    assert tables.order_repository().claim("o-1", OrderStatus.PENDING_FULFILLMENT, SEEN, at(1)) is False
 
     assert get_item(tables.orders, "o-1") == seeded
 
 
 def test_a_claim_of_a_missing_order_fails_and_creates_nothing(tables: Tables) -> None:
-    assert tables.order_repository().claim("ghost", OrderStatus.RECEIVED, SEEN) is False
+    assert tables.order_repository().claim("ghost", OrderStatus.RECEIVED, SEEN, at(1)) is False
     assert get_item(tables.orders, "ghost") is None
 
 
-# --- moving orders on outside the workflow ---------------------------------------------------
-
-
-def test_mark_pending_fulfillment_moves_a_validated_order(tables: Tables) -> None:
-    seed_order(tables.orders, "o-1", "VALIDATED", updated_at=SEEN, validated_at=SEEN)
-
-    assert tables.order_repository().mark_pending_fulfillment("o-1") is True
-
-    item = get_item(tables.orders, "o-1")
-    assert item is not None
-    assert item["status"] == PENDING
-    assert item["updated_at"] > SEEN
-
-
-@pytest.mark.parametrize("status", ["RECEIVED", PENDING, "FULFILLED", FAILED, "REJECTED"])
-def test_mark_pending_fulfillment_of_an_order_not_validated_changes_nothing(
-    tables: Tables, status: str
-) -> None:
-    seeded = seed_order(tables.orders, "o-1", status)
-
-    assert tables.order_repository().mark_pending_fulfillment("o-1") is False
-
-    assert get_item(tables.orders, "o-1") == seeded
-
-
-def test_mark_pending_fulfillment_of_a_missing_order_creates_nothing(tables: Tables) -> None:
-    assert tables.order_repository().mark_pending_fulfillment("ghost") is False
-    assert get_item(tables.orders, "ghost") is None
+# --- redrive -----------------------------------------------------------------------------------
 
 
 FAILURE = {
@@ -232,7 +283,7 @@ def seed_failed(tables: Tables, order_id: str = "o-1", **fields: Any) -> dict[st
 def test_reopen_for_fulfillment_makes_a_failed_order_pending_again(tables: Tables) -> None:
     seed_failed(tables)
 
-    assert tables.order_repository().reopen_for_fulfillment("o-1", FAILURE) is True
+    assert tables.order_repository().reopen_for_fulfillment("o-1", FAILURE, at(60)) is True
 
     item = get_item(tables.orders, "o-1")
     assert item is not None
@@ -251,7 +302,7 @@ def test_a_second_redrive_keeps_the_earlier_failures_and_counts_the_redrive(tabl
     earlier = {**FAILURE, "failed_at": "2023-12-01T00:00:00.000Z"}
     seed_failed(tables, previous_failures=[earlier], redrive_count=1)
 
-    assert tables.order_repository().reopen_for_fulfillment("o-1", FAILURE) is True
+    assert tables.order_repository().reopen_for_fulfillment("o-1", FAILURE, at(60)) is True
 
     item = get_item(tables.orders, "o-1")
     assert item is not None
@@ -260,11 +311,11 @@ def test_a_second_redrive_keeps_the_earlier_failures_and_counts_the_redrive(tabl
     assert "reconcile_attempts" not in item, "a redriven order gets every reconciliation attempt again"
 
 
-@pytest.mark.parametrize("status", ["RECEIVED", "VALIDATED", PENDING, "FULFILLED", "REJECTED"])
+@pytest.mark.parametrize("status", ["RECEIVED", PENDING, "FULFILLED", "REJECTED"])
 def test_reopen_for_fulfillment_only_reopens_a_failed_order(tables: Tables, status: str) -> None:
     seeded = seed_order(tables.orders, "o-1", status, validated_at=SEEN)
 
-    assert tables.order_repository().reopen_for_fulfillment("o-1", FAILURE) is False
+    assert tables.order_repository().reopen_for_fulfillment("o-1", FAILURE, at(60)) is False
 
     assert get_item(tables.orders, "o-1") == seeded
 
@@ -273,23 +324,33 @@ def test_reopen_for_fulfillment_refuses_an_order_that_failed_before_validation(t
     # Failed at the workflow stage while RECEIVED: nothing validated to fulfil.
     seeded = seed_order(tables.orders, "o-1", FAILED, failure_stage="workflow", failure_reasons=["x"])
 
-    assert tables.order_repository().reopen_for_fulfillment("o-1", FAILURE) is False
+    assert tables.order_repository().reopen_for_fulfillment("o-1", FAILURE, at(60)) is False
 
     assert get_item(tables.orders, "o-1") == seeded
 
 
 def test_reopen_for_fulfillment_of_a_missing_order_creates_nothing(tables: Tables) -> None:
-    assert tables.order_repository().reopen_for_fulfillment("ghost", FAILURE) is False
+    assert tables.order_repository().reopen_for_fulfillment("ghost", FAILURE, at(60)) is False
     assert get_item(tables.orders, "ghost") is None
 
 
-def test_a_reopened_order_is_pending_in_the_status_index(tables: Tables) -> None:
+def test_a_reopened_order_is_back_in_flight_due_when_redrive_says(tables: Tables) -> None:
     seed_failed(tables)
     orders = tables.order_repository()
-    assert orders.reopen_for_fulfillment("o-1", FAILURE)
+    assert orders.reopen_for_fulfillment("o-1", FAILURE, at(60))
 
-    assert list(orders.ids_in_status(OrderStatus.PENDING_FULFILLMENT)) == ["o-1"]
-    assert list(orders.ids_in_status(OrderStatus.FULFILLMENT_FAILED)) == []
+    assert orders.due_ids(at(59)) == []
+    assert orders.due_ids(at(61)) == ["o-1"]
+
+
+def test_failed_order_ids_lists_the_records_of_the_stages_asked_for(tables: Tables) -> None:
+    failed = tables.failed_repository()
+    failed.record("f-1", FailureStage.FULFILLMENT, ["x"])
+    failed.record("w-1", FailureStage.WORKFLOW, ["x"])
+    failed.record("v-1", FailureStage.VALIDATION, ["x"])
+
+    assert failed.order_ids([FailureStage.FULFILLMENT, FailureStage.WORKFLOW]) == ["f-1", "w-1"]
+    assert failed.order_ids([FailureStage.VALIDATION]) == ["v-1"]
 
 
 # --- failed-order records -------------------------------------------------------------------
@@ -332,7 +393,7 @@ def test_mark_fulfilled_counts_the_attempt_in_the_same_write(tables: Tables, ear
 
 
 @pytest.mark.parametrize(
-    "status", [OrderStatus.FULFILLED, OrderStatus.FULFILLMENT_FAILED, OrderStatus.VALIDATED]
+    "status", [OrderStatus.FULFILLED, OrderStatus.FULFILLMENT_FAILED, OrderStatus.RECEIVED]
 )
 def test_mark_fulfilled_of_an_order_not_pending_changes_nothing(tables: Tables, status: OrderStatus) -> None:
     seeded = seed_order(tables.orders, "o-1", status.value, fulfillment_attempts=1)
@@ -359,5 +420,23 @@ def test_a_failed_attempt_is_not_counted_once_the_order_is_final(tables: Tables,
     seeded = seed_order(tables.orders, "o-1", status.value, fulfillment_attempts=1)
 
     assert tables.order_repository().record_fulfillment_attempt("o-1", "boom") is False
+
+    assert get_item(tables.orders, "o-1") == seeded
+
+
+def test_expedite_brings_a_received_orders_deadline_forward(tables: Tables) -> None:
+    orders = tables.order_repository()
+    assert orders.create_received("o-1", "{}", "0" * 64, None, at(30))
+
+    assert orders.expedite("o-1", at(2)) is True
+
+    assert orders.due_ids(at(3)) == ["o-1"]
+
+
+@pytest.mark.parametrize("status", [PENDING, "FULFILLED"])
+def test_expedite_leaves_an_order_that_moved_on_alone(tables: Tables, status: str) -> None:
+    seeded = seed_order(tables.orders, "o-1", status)
+
+    assert tables.order_repository().expedite("o-1", at(2)) is False
 
     assert get_item(tables.orders, "o-1") == seeded
