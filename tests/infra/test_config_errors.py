@@ -132,3 +132,27 @@ def test_limits_that_aws_would_enforce_later_are_refused_now(key: str, value: st
 def test_a_bad_stack_name_is_reported_as_the_stack_name() -> None:
     with pytest.raises(StackConfigError, match="stack name"):
         parse_settings({"aws:region": "ap-south-1"}, "Dev_Stack")
+
+
+def test_an_express_workflow_longer_than_five_minutes_names_the_timeout_key() -> None:
+    config = {**stack_config("dev"), "dofs:workflowType": "EXPRESS", "dofs:workflowTimeoutSeconds": "301"}
+
+    with pytest.raises(StackConfigError) as raised:
+        parse_settings(config, "dev")
+
+    message = str(raised.value)
+    assert message.startswith("dofs:workflowTimeoutSeconds:")
+    assert "EXPRESS" in message and "300" in message and "301" in message
+
+
+def test_five_minutes_is_the_longest_express_workflow_and_standard_may_run_longer() -> None:
+    express = {**stack_config("dev"), "dofs:workflowType": "EXPRESS", "dofs:workflowTimeoutSeconds": "300"}
+    standard = {**stack_config("dev"), "dofs:workflowType": "STANDARD", "dofs:workflowTimeoutSeconds": "301"}
+
+    assert parse_settings(express, "dev").workflow_timeout_seconds == 300
+    assert parse_settings(standard, "dev").workflow_timeout_seconds == 301
+
+
+def test_prod_cannot_be_given_a_workflow_timeout_its_express_type_refuses() -> None:
+    with pytest.raises(StackConfigError, match=r"^dofs:workflowTimeoutSeconds:.*EXPRESS"):
+        run_program("prod", {"dofs:workflowTimeoutSeconds": "600"})

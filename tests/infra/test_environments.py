@@ -66,3 +66,19 @@ def test_prod_redrives_after_five_receives_and_dev_after_three(
 def test_prod_logs_only_errors_of_the_workflow(dev_run: ProgramRun, prod_run: ProgramRun) -> None:
     assert h.state_machine(dev_run).inputs["loggingConfiguration"]["level"] == "ALL"
     assert h.state_machine(prod_run).inputs["loggingConfiguration"]["level"] == "ERROR"
+
+
+def test_prod_runs_an_express_workflow_and_dev_a_standard_one(
+    dev_run: ProgramRun, prod_run: ProgramRun
+) -> None:
+    assert h.state_machine(dev_run).inputs["type"] == "STANDARD"
+    assert h.state_machine(prod_run).inputs["type"] == "EXPRESS"
+    # An EXPRESS execution lasts at most 5 minutes.
+    assert prod_run.state_machine_definition()["TimeoutSeconds"] <= 300
+
+
+def test_prod_takes_1500_orders_a_second_with_bursts_of_3000(prod_run: ProgramRun) -> None:
+    """Sized for 1,000 orders/s sustained, under the account's 10,000 requests/s per region
+    (API Gateway quotas page)."""
+    throttling = h.only(prod_run, h.API_METHOD_SETTINGS).inputs["settings"]
+    assert (throttling["throttlingRateLimit"], throttling["throttlingBurstLimit"]) == (1500, 3000)

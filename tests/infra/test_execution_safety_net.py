@@ -1,10 +1,13 @@
-"""Executions that end badly outside any Catch still reach order_storage (STANDARD only)."""
+"""Executions that end badly outside any Catch still reach order_storage (STANDARD only: dev).
+
+prod runs EXPRESS, which emits no status events; there the reconciler alone records them."""
 
 from __future__ import annotations
 
 import json
 import re
 
+import pytest
 from pydantic import TypeAdapter
 
 from components.order_workflow import FAILURE_EVENT_TEMPLATE
@@ -17,18 +20,18 @@ def _rule(run: ProgramRun) -> RecordedResource:
     return h.execution_ended_rule(run)
 
 
-def test_the_rule_matches_this_state_machines_bad_endings(stack_run: ProgramRun) -> None:
-    pattern = json.loads(_rule(stack_run).inputs["eventPattern"])
+def test_the_rule_matches_this_state_machines_bad_endings(dev_run: ProgramRun) -> None:
+    pattern = json.loads(_rule(dev_run).inputs["eventPattern"])
 
     assert pattern["source"] == ["aws.states"]
     assert pattern["detail-type"] == ["Step Functions Execution Status Change"]
-    assert pattern["detail"]["stateMachineArn"] == [h.state_machine(stack_run).outputs["arn"]]
+    assert pattern["detail"]["stateMachineArn"] == [h.state_machine(dev_run).outputs["arn"]]
     assert sorted(pattern["detail"]["status"]) == ["ABORTED", "FAILED", "TIMED_OUT"]
 
 
-def test_the_target_is_order_storage_with_a_record_workflow_failure_event(stack_run: ProgramRun) -> None:
-    (target,) = h.targets_of(stack_run, _rule(stack_run))
-    storage = h.function(stack_run, h.ORDER_STORAGE)
+def test_the_target_is_order_storage_with_a_record_workflow_failure_event(dev_run: ProgramRun) -> None:
+    (target,) = h.targets_of(dev_run, _rule(dev_run))
+    storage = h.function(dev_run, h.ORDER_STORAGE)
 
     assert target.inputs["arn"] == storage.outputs["arn"]
     transformer = target.inputs["inputTransformer"]
@@ -59,20 +62,28 @@ def test_the_transformed_event_is_a_valid_storage_request() -> None:
     assert "arn:exec" in request.cause
 
 
-def test_only_this_rule_may_invoke_order_storage(stack_run: ProgramRun) -> None:
-    (permission,) = h.invoke_permissions(stack_run, h.ORDER_STORAGE)
+def test_only_this_rule_may_invoke_order_storage(dev_run: ProgramRun) -> None:
+    (permission,) = h.invoke_permissions(dev_run, h.ORDER_STORAGE)
 
     assert permission.inputs["principal"] == "events.amazonaws.com"
-    assert permission.inputs["function"] == h.function(stack_run, h.ORDER_STORAGE).inputs["name"]
-    assert permission.inputs["sourceArn"] == _rule(stack_run).outputs["arn"]
+    assert permission.inputs["function"] == h.function(dev_run, h.ORDER_STORAGE).inputs["name"]
+    assert permission.inputs["sourceArn"] == _rule(dev_run).outputs["arn"]
 
 
-def test_express_workflows_have_no_rule_because_they_emit_no_status_events() -> None:
-    run = run_program("dev", {"dofs:workflowType": "EXPRESS"})
+@pytest.mark.parametrize(
+    ("stack", "overrides"),
+    [("dev", {"dofs:workflowType": "EXPRESS"}), ("prod", {})],
+    ids=["dev made EXPRESS", "prod"],
+)
+def test_express_workflows_have_no_rule_because_they_emit_no_status_events(
+    stack: str, overrides: dict[str, str]
+) -> None:
+    run = run_program(stack, overrides)
 
+    assert h.state_machine(run).inputs["type"] == "EXPRESS"
     # Only the reconciler's schedule is left, and nothing may invoke order_storage.
     (rule,) = run.of_type(h.EVENT_RULE)
-    assert rule.inputs["name"] == "dofs-order-reconciler-dev"
+    assert rule.inputs["name"] == f"dofs-order-reconciler-{stack}"
     assert [t.inputs["arn"] for t in run.of_type(h.EVENT_TARGET)] == [
         h.function(run, h.RECONCILER).outputs["arn"]
     ]

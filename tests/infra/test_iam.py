@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from handlers.models import STATUS_INDEX
+from handlers.models import IN_FLIGHT_INDEX
 from tests.infra import helpers as h
 from tests.support.pulumi_program import ProgramRun
 
@@ -43,12 +43,6 @@ ORDER_READ_WRITE = {"dynamodb:GetItem", "dynamodb:UpdateItem"}
 WILDCARD_RESOURCE_ACTIONS = STEP_FUNCTIONS_LOG_DELIVERY
 
 
-def _executions_of(state_machine_arn: str) -> str:
-    """Executions of a state machine: ``arn:aws:states:<region>:<account>:execution:<name>:*``."""
-    prefix, _, name = state_machine_arn.rpartition(":stateMachine:")
-    return f"{prefix}:execution:{name}:*"
-
-
 def _all_policies(run: ProgramRun) -> list[tuple[str, dict[str, Any]]]:
     named = [(c, h.policy_of_role(run, h.function_role(run, c))) for c in h.FUNCTIONS]
     return [*named, ("state-machine", h.policy_of_role(run, h.state_machine_role(run)))]
@@ -71,15 +65,15 @@ def _expected_function_grants(run: ProgramRun, component: str) -> set[h.Grant]:
         h.DLQ_PROCESSOR: h.pairs(ORDER_READ_WRITE, [orders])
         | h.pairs({"dynamodb:PutItem"}, [failed])
         | h.pairs(SQS_CONSUME, [h.dead_letter_queue(run).outputs["arn"]]),
-        # Finds stuck orders through the status index only, re-reads and moves each one,
+        # Finds due orders through the in-flight index only, re-reads and moves each one,
         # fails it for good after its last attempt (withdrawing the record if the order
-        # moved on meanwhile), restarts or inspects its execution, and re-enqueues it
-        # when the queue has no backlog; it never consumes from either queue.
-        h.RECONCILER: h.pairs({"dynamodb:Query"}, [f"{orders}/index/{STATUS_INDEX}"])
+        # moved on meanwhile), restarts its execution (never asking how one went: EXPRESS
+        # executions cannot be described), and re-enqueues it when the queue has no
+        # backlog; it never consumes from either queue.
+        h.RECONCILER: h.pairs({"dynamodb:Query"}, [f"{orders}/index/{IN_FLIGHT_INDEX}"])
         | h.pairs(ORDER_READ_WRITE, [orders])
         | h.pairs({"dynamodb:PutItem", "dynamodb:DeleteItem"}, [failed])
         | h.pairs({"states:StartExecution"}, [machine])
-        | h.pairs({"states:DescribeExecution"}, [_executions_of(machine)])
         | h.pairs({"sqs:SendMessage", "sqs:GetQueueAttributes"}, [h.order_queue(run).outputs["arn"]]),
     }
     return base | specific[component]
@@ -114,20 +108,14 @@ def test_star_resource_only_where_aws_offers_no_resource_level_permission(stack_
                 assert all(a.startswith("xray:") or a in allowed for a in actions), (owner, statement)
 
 
-def test_no_resource_pattern_wider_than_a_log_stream_function_version_or_execution(
-    stack_run: ProgramRun,
-) -> None:
-    """Only ``<log group ARN>:*``, ``<function ARN>:*`` and this state machine's executions
-    (``...:execution:<state machine name>:*``) may end in a wildcard."""
-    executions = _executions_of(h.state_machine(stack_run).outputs["arn"])
+def test_no_resource_pattern_wider_than_a_log_stream_or_function_version(stack_run: ProgramRun) -> None:
+    """Only ``<log group ARN>:*`` and ``<function ARN>:*`` may end in a wildcard (no grant
+    on executions: nothing asks Step Functions about one)."""
     for owner, document in _all_policies(stack_run):
         for action, resource in h.grants(document):
             if resource == "*" or "*" not in resource:
                 continue
             assert resource.endswith(":*") and "*" not in resource[:-2], (owner, action, resource)
-            if resource.startswith("arn:aws:states:"):
-                assert (action, resource) == ("states:DescribeExecution", executions), owner
-                continue
             assert resource.startswith(("arn:aws:logs:", "arn:aws:lambda:")), (owner, action, resource)
 
 
@@ -149,14 +137,13 @@ def test_validator_can_only_log_and_trace(stack_run: ProgramRun) -> None:
     assert services == {"logs", "xray"}
 
 
-def test_only_the_api_handler_and_the_reconciler_touch_executions(stack_run: ProgramRun) -> None:
+def test_only_the_api_handler_and_the_reconciler_start_executions_and_none_inspects_one(
+    stack_run: ProgramRun,
+) -> None:
     machine = h.state_machine(stack_run).outputs["arn"]
     expected = {
         h.API_HANDLER: {("states:StartExecution", machine)},
-        h.RECONCILER: {
-            ("states:StartExecution", machine),
-            ("states:DescribeExecution", _executions_of(machine)),
-        },
+        h.RECONCILER: {("states:StartExecution", machine)},
     }
     for component in h.FUNCTIONS:
         document = h.policy_of_role(stack_run, h.function_role(stack_run, component))
@@ -164,12 +151,14 @@ def test_only_the_api_handler_and_the_reconciler_touch_executions(stack_run: Pro
         assert granted == expected.get(component, set()), component
 
 
-def test_the_reconciler_queries_the_status_index_and_nothing_wider(stack_run: ProgramRun) -> None:
+def test_the_reconciler_queries_the_in_flight_index_and_nothing_wider(stack_run: ProgramRun) -> None:
     """A Query on the table itself, or a Scan, would let it read every order's items."""
     orders = h.orders_table(stack_run).outputs["arn"]
     for owner, document in _all_policies(stack_run):
         reads = {(a, r) for a, r in h.grants(document) if a in {"dynamodb:Query", "dynamodb:Scan"}}
-        expected = {("dynamodb:Query", f"{orders}/index/{STATUS_INDEX}")} if owner == h.RECONCILER else set()
+        expected = (
+            {("dynamodb:Query", f"{orders}/index/{IN_FLIGHT_INDEX}")} if owner == h.RECONCILER else set()
+        )
         assert reads == expected, owner
 
 
@@ -223,7 +212,6 @@ def test_state_machine_grants_are_exactly_what_the_definition_uses(stack_run: Pr
     storage = h.function(stack_run, h.ORDER_STORAGE).outputs["arn"]
     expected = (
         h.pairs({"lambda:InvokeFunction"}, [validator, f"{validator}:*", storage, f"{storage}:*"])
-        | h.pairs({"dynamodb:UpdateItem"}, [h.orders_table(stack_run).outputs["arn"]])
         | h.pairs({"sqs:SendMessage"}, [h.order_queue(stack_run).outputs["arn"]])
         | h.pairs(STEP_FUNCTIONS_LOG_DELIVERY, ["*"])
     )
@@ -231,6 +219,11 @@ def test_state_machine_grants_are_exactly_what_the_definition_uses(stack_run: Pr
     tracing = {(a, r) for a, r in granted if a.startswith("xray:")}
     assert granted - tracing == expected
     assert tracing <= h.pairs(STEP_FUNCTIONS_XRAY, ["*"])
+
+
+def test_state_machine_cannot_touch_a_table(stack_run: ProgramRun) -> None:
+    """Orders are written by order_storage only; the workflow itself has no DynamoDB grant."""
+    assert {a for a, _ in _state_machine_grants(stack_run) if a.startswith("dynamodb:")} == set()
 
 
 def test_state_machine_can_invoke_only_its_two_functions(stack_run: ProgramRun) -> None:
@@ -249,7 +242,6 @@ def test_state_machine_role_has_the_xray_permissions_step_functions_documents(st
 def test_state_machine_grants_cover_every_resource_its_tasks_use(stack_run: ProgramRun) -> None:
     granted = _state_machine_grants(stack_run)
     definition = stack_run.state_machine_definition()
-    table_arns = {t.inputs["name"]: t.outputs["arn"] for t in stack_run.of_type(h.TABLE)}
     queue_arns = {q.outputs["url"]: q.outputs["arn"] for q in stack_run.of_type(h.QUEUE)}
     for name, state in definition["States"].items():
         if state["Type"] != "Task":
@@ -257,8 +249,6 @@ def test_state_machine_grants_cover_every_resource_its_tasks_use(stack_run: Prog
         resource, parameters = state["Resource"], state["Parameters"]
         if resource == "arn:aws:states:::lambda:invoke":
             needed = ("lambda:InvokeFunction", parameters["FunctionName"])
-        elif resource == "arn:aws:states:::dynamodb:updateItem":
-            needed = ("dynamodb:UpdateItem", table_arns[parameters["TableName"]])
         elif resource == "arn:aws:states:::sqs:sendMessage":
             needed = ("sqs:SendMessage", queue_arns[parameters["QueueUrl"]])
         else:

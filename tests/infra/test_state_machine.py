@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
+from handlers.errors import OrderAlreadyFinalError
 from tests.infra import helpers as h
 from tests.support.pulumi_program import ProgramRun, run_program
 
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
-DYNAMODB_UPDATE_ITEM = "arn:aws:states:::dynamodb:updateItem"
 SQS_SEND_MESSAGE = "arn:aws:states:::sqs:sendMessage"
 # AWS's advice for Lambda tasks: retry these, they are the service's, not the function's.
 LAMBDA_TRANSIENT = {
@@ -20,13 +20,13 @@ LAMBDA_TRANSIENT = {
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
 }
-DYNAMODB_THROTTLING = {
-    "DynamoDB.ProvisionedThroughputExceededException",
-    "DynamoDB.ThrottlingException",
-}
 # Where a send that failed for good ends: the order stays PENDING_FULFILLMENT, and the
 # reconciler re-enqueues it.
 ENQUEUE_DEFERRED = "EnqueueDeferredToReconciler"
+# Where a second execution of an order already final ends (EXPRESS runs at least once).
+ALREADY_PROGRESSED = "OrderAlreadyProgressed"
+# The order's path when all goes well: one store (RECEIVED -> PENDING_FULFILLMENT), one send.
+HAPPY_PATH = ["ValidateOrder", "IsOrderValid", "StoreOrder", "EnqueueForFulfillment"]
 
 
 @pytest.fixture(scope="module")
@@ -92,9 +92,28 @@ def test_every_state_ends_or_moves_on(definition: dict[str, Any]) -> None:
             assert ("Next" in state) != bool(state.get("End")), name
 
 
-def test_every_execution_ends_in_succeed_or_fail(definition: dict[str, Any]) -> None:
-    terminal = {s["Type"] for s in _states(definition).values() if "Next" not in s and s["Type"] != "Choice"}
-    assert terminal == {"Succeed", "Fail"}
+def test_every_execution_ends_in_succeed_or_fail_or_with_its_send(definition: dict[str, Any]) -> None:
+    send, _ = _send_task(definition)
+    ending = {name for name, s in _states(definition).items() if "Next" not in s and s["Type"] != "Choice"}
+    assert {_states(definition)[name]["Type"] for name in ending - {send}} == {"Succeed", "Fail"}
+    assert [name for name in ending if _states(definition)[name]["Type"] == "Task"] == [send]
+
+
+def test_the_happy_path_validates_stores_and_enqueues_and_nothing_else(definition: dict[str, Any]) -> None:
+    states = _states(definition)
+    assert definition["StartAt"] == HAPPY_PATH[0]
+    assert states["ValidateOrder"]["Next"] == "IsOrderValid"
+    (valid,) = states["IsOrderValid"]["Choices"]
+    assert valid["Next"] == "StoreOrder"
+    assert states["StoreOrder"]["Next"] == "EnqueueForFulfillment"
+    assert states["EnqueueForFulfillment"]["End"] is True
+    # No separate status write between storing and sending (the one write does both).
+    assert {"MarkPendingFulfillment", "OrderAccepted"}.isdisjoint(states)
+
+
+def test_the_workflow_writes_orders_only_through_its_functions(definition: dict[str, Any]) -> None:
+    resources = {state["Resource"] for state in _tasks(definition).values()}
+    assert resources == {LAMBDA_INVOKE, SQS_SEND_MESSAGE}
 
 
 def test_every_task_retries(definition: dict[str, Any]) -> None:
@@ -115,15 +134,6 @@ def test_lambda_tasks_retry_lambda_transient_errors_with_jittered_backoff(defini
             assert retrier["JitterStrategy"] == "FULL", name
             assert retrier["BackoffRate"] > 1, name
             assert retrier["MaxAttempts"] >= 2, name
-
-
-def test_dynamodb_task_retries_throttling(definition: dict[str, Any]) -> None:
-    tasks = _tasks(definition, DYNAMODB_UPDATE_ITEM)
-    assert len(tasks) == 1
-    for name, state in tasks.items():
-        retried = {error for retrier in state["Retry"] for error in retrier["ErrorEquals"]}
-        assert retried >= DYNAMODB_THROTTLING, name
-        assert all(r["BackoffRate"] > 1 for r in state["Retry"]), name
 
 
 def _send_task(definition: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -180,17 +190,33 @@ def test_a_failed_send_leaves_the_order_pending_for_the_reconciler(definition: d
     assert deferred["Type"] == "Succeed"
     assert "PENDING_FULFILLMENT" in deferred["Comment"]
     assert "reconciler" in deferred["Comment"]
-    # The successful send goes on to a different end.
-    assert states[state["Next"]]["Type"] == "Succeed"
-    assert state["Next"] != ENQUEUE_DEFERRED
+    # The successful send ends the execution itself.
+    assert state["End"] is True
+    assert "Next" not in state
 
 
 def test_nothing_after_the_order_is_pending_can_fail_it(definition: dict[str, Any]) -> None:
     """From the send on, every path ends in Succeed: no recorder, no Fail."""
     send, _ = _send_task(definition)
     after_send = h.reachable({"StartAt": send, "States": _states(definition)})
-    assert after_send == {send, _states(definition)[send]["Next"], ENQUEUE_DEFERRED}
-    assert {_states(definition)[name]["Type"] for name in after_send - {send}} == {"Succeed"}
+    assert after_send == {send, ENQUEUE_DEFERRED}
+    assert _states(definition)[ENQUEUE_DEFERRED]["Type"] == "Succeed"
+
+
+def test_storing_an_order_already_final_ends_the_execution_quietly(definition: dict[str, Any]) -> None:
+    """A second execution of one order (EXPRESS runs at least once) finds it final: the
+    store raises OrderAlreadyFinalError, caught before anything else, into a Succeed."""
+    states = _states(definition)
+    store = states["StoreOrder"]
+    assert store["Parameters"]["Payload"]["operation"] == "store_validated"
+    first, *others = store["Catch"]
+    assert first["ErrorEquals"] == [OrderAlreadyFinalError.__name__]
+    assert first["Next"] == ALREADY_PROGRESSED
+    assert states[ALREADY_PROGRESSED] == {"Type": "Succeed"}
+    assert [catcher["ErrorEquals"] for catcher in others] == [["States.ALL"]]
+    # The retries are for transient errors only: an order already final stays final.
+    retried = {error for retrier in store["Retry"] for error in retrier["ErrorEquals"]}
+    assert OrderAlreadyFinalError.__name__ not in retried
 
 
 def test_errors_before_the_send_are_still_recorded(definition: dict[str, Any]) -> None:
@@ -224,21 +250,20 @@ def test_lambda_tasks_invoke_the_recorded_functions(
     assert {t for n, t in targets.items() if n != definition["StartAt"]} == {storage}
 
 
-def test_update_item_task_names_the_orders_table(stack_run: ProgramRun, definition: dict[str, Any]) -> None:
-    (task,) = _tasks(definition, DYNAMODB_UPDATE_ITEM).values()
-    assert task["Parameters"]["TableName"] == h.orders_table(stack_run).inputs["name"]
-
-
 def test_send_message_task_uses_the_order_queue(stack_run: ProgramRun, definition: dict[str, Any]) -> None:
     (task,) = _tasks(definition, SQS_SEND_MESSAGE).values()
     assert task["Parameters"]["QueueUrl"] == h.order_queue(stack_run).outputs["url"]
     assert task["Parameters"]["QueueUrl"] != h.dead_letter_queue(stack_run).outputs["url"]
 
 
-def test_enqueueing_happens_after_the_order_is_marked_pending(definition: dict[str, Any]) -> None:
-    (update,) = _tasks(definition, DYNAMODB_UPDATE_ITEM)
-    (send,) = _tasks(definition, SQS_SEND_MESSAGE)
-    assert _states(definition)[update]["Next"] == send
+def test_enqueueing_happens_right_after_the_order_is_stored_pending(definition: dict[str, Any]) -> None:
+    send, _ = _send_task(definition)
+    (store,) = [
+        name
+        for name, state in _tasks(definition, LAMBDA_INVOKE).items()
+        if state["Parameters"]["Payload"].get("operation") == "store_validated"
+    ]
+    assert _states(definition)[store]["Next"] == send
 
 
 def test_invalid_orders_are_recorded_then_fail(definition: dict[str, Any]) -> None:

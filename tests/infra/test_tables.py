@@ -1,10 +1,10 @@
-"""The orders table's status index: what the reconciler queries to find stuck orders."""
+"""The orders table's in-flight index: what the reconciler queries to find orders that are due."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from handlers.models import STATUS_INDEX
+from handlers.models import DUE_AT, IN_FLIGHT_INDEX, IN_FLIGHT_SHARD
 from tests.infra import helpers as h
 from tests.support.pulumi_program import ProgramRun, RecordedResource
 
@@ -14,17 +14,27 @@ def _indexes(table: RecordedResource) -> list[dict[str, Any]]:
     return indexes
 
 
-def test_the_orders_table_has_one_index_by_status_then_last_update(stack_run: ProgramRun) -> None:
+def test_the_orders_table_has_one_index_of_orders_in_flight_by_due_time(stack_run: ProgramRun) -> None:
     (index,) = _indexes(h.orders_table(stack_run))
     assert index == {
-        "name": STATUS_INDEX,
+        "name": IN_FLIGHT_INDEX,
         "keySchemas": [
-            {"attributeName": "status", "keyType": "HASH"},
-            {"attributeName": "updated_at", "keyType": "RANGE"},
+            {"attributeName": IN_FLIGHT_SHARD, "keyType": "HASH"},
+            {"attributeName": DUE_AT, "keyType": "RANGE"},
         ],
-        # Keys only (status, updated_at, order_id): the reconciler re-reads each candidate.
+        # Keys only (in_flight, due_at, order_id): the reconciler re-reads each candidate.
         "projectionType": "KEYS_ONLY",
     }
+    assert (IN_FLIGHT_INDEX, IN_FLIGHT_SHARD, DUE_AT) == ("in_flight-due_at-index", "in_flight", "due_at")
+
+
+def test_the_index_is_keyed_neither_by_status_nor_by_last_update(stack_run: ProgramRun) -> None:
+    """Keys that change on every status change would write the index on every step; the
+    in-flight keys change only when an order enters or leaves flight."""
+    keys = {
+        key["attributeName"] for index in _indexes(h.orders_table(stack_run)) for key in index["keySchemas"]
+    }
+    assert keys.isdisjoint({"status", "updated_at"})
 
 
 def test_the_index_takes_no_capacity_on_an_on_demand_table(stack_run: ProgramRun) -> None:
@@ -38,13 +48,13 @@ def test_the_index_takes_no_capacity_on_an_on_demand_table(stack_run: ProgramRun
 
 def test_the_orders_table_defines_exactly_the_key_attributes_as_strings(stack_run: ProgramRun) -> None:
     """DynamoDB refuses an attribute definition that no key schema uses, and a key whose
-    attribute is undefined; status and updated_at (ISO 8601) are strings."""
+    attribute is undefined; the shard ("00".."15") and due_at (ISO 8601) are strings."""
     table = h.orders_table(stack_run)
     keys = {table.inputs["hashKey"]} | {
         key["attributeName"] for index in _indexes(table) for key in index["keySchemas"]
     }
     attributes = table.inputs["attributes"]
-    assert sorted(a["name"] for a in attributes) == sorted(keys) == ["order_id", "status", "updated_at"]
+    assert sorted(a["name"] for a in attributes) == sorted(keys) == [DUE_AT, IN_FLIGHT_SHARD, "order_id"]
     assert {a["type"] for a in attributes} == {"S"}
 
 

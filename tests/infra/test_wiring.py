@@ -34,6 +34,42 @@ def test_api_handler_body_limit_comes_from_config(stack_run: ProgramRun, config:
     )
 
 
+def test_api_handler_gets_a_new_orders_deadline_past_its_workflow_and_its_fulfillment(
+    stack_run: ProgramRun,
+) -> None:
+    """A new order is due (read by the reconciler) only once its execution has surely ended
+    and SQS and the DLQ are done with it: an order that is fine is final by then."""
+    variables = _variables(stack_run, h.API_HANDLER)
+    due = env.seconds(env.ORDER_DUE_SECONDS, variables).total_seconds()
+    workflow_timeout = stack_run.state_machine_definition()["TimeoutSeconds"]
+    pending = env.optional_int(env.RECONCILE_PENDING_AFTER_SECONDS, None, _variables(stack_run, h.RECONCILER))
+    assert pending is not None
+    assert due == workflow_timeout + pending
+    assert due > workflow_timeout + _sqs_gives_up_after_seconds(stack_run)
+
+
+def test_api_handler_restarts_a_refused_order_after_reconcile_after_seconds(
+    stack_run: ProgramRun, config: h.StackConfig
+) -> None:
+    variables = _variables(stack_run, h.API_HANDLER)
+    restart = env.seconds(env.RECONCILE_RECEIVED_AFTER_SECONDS, variables).total_seconds()
+    assert restart == config.integer("dofs:reconcileAfterSeconds")
+    assert restart < env.seconds(env.ORDER_DUE_SECONDS, variables).total_seconds()
+
+
+def test_api_handler_deadlines_follow_overrides() -> None:
+    overrides = {
+        "dofs:workflowTimeoutSeconds": "60",
+        "dofs:reconcileAfterSeconds": "30",
+        "dofs:maxReceiveCount": "2",
+        "dofs:fulfillTimeoutSeconds": "10",
+    }
+    variables = _variables(run_program("dev", overrides), h.API_HANDLER)
+    # 60 s of workflow + 30 + 2 deliveries x 6 x 10 s + the DLQ's 6 x 10 s.
+    assert variables[env.ORDER_DUE_SECONDS] == str(60 + 30 + 2 * 60 + 60)
+    assert variables[env.RECONCILE_RECEIVED_AFTER_SECONDS] == "30"
+
+
 def test_validator_is_told_nothing_but_its_environment(stack_run: ProgramRun) -> None:
     assert _variables(stack_run, h.VALIDATOR) == {env.ENVIRONMENT: stack_run.stack, "LOG_LEVEL": "INFO"}
 
@@ -45,10 +81,16 @@ def test_every_function_logs_at_the_configured_level() -> None:
 
 
 @pytest.mark.parametrize("component", [h.ORDER_STORAGE, h.DLQ_PROCESSOR])
-def test_recorders_of_failures_get_both_tables(stack_run: ProgramRun, component: str) -> None:
-    variables = _variables(stack_run, component)
-    assert variables[env.ORDERS_TABLE_NAME] == h.orders_table(stack_run).inputs["name"]
-    assert variables[env.FAILED_ORDERS_TABLE_NAME] == h.failed_orders_table(stack_run).inputs["name"]
+def test_recorders_of_failures_get_both_tables_and_nothing_else(
+    stack_run: ProgramRun, component: str
+) -> None:
+    # order_storage keeps the deadline the API set: storing an order writes no index key.
+    assert _variables(stack_run, component) == {
+        env.ENVIRONMENT: stack_run.stack,
+        env.LOG_LEVEL: "INFO",
+        env.ORDERS_TABLE_NAME: h.orders_table(stack_run).inputs["name"],
+        env.FAILED_ORDERS_TABLE_NAME: h.failed_orders_table(stack_run).inputs["name"],
+    }
 
 
 def test_fulfill_order_gets_the_orders_table_and_the_success_rate(
@@ -80,7 +122,7 @@ def test_reconciler_gets_both_tables_the_state_machine_the_queue_and_its_thresho
         env.FAILED_ORDERS_TABLE_NAME: h.failed_orders_table(stack_run).inputs["name"],
         env.STEP_FUNCTION_ARN: h.state_machine(stack_run).outputs["arn"],
         env.ORDER_QUEUE_URL: h.order_queue(stack_run).outputs["url"],
-        env.RECONCILE_RECEIVED_AFTER_SECONDS: str(settings.reconcile_after_seconds),
+        env.RECONCILE_RECEIVED_AFTER_SECONDS: str(settings.received_stuck_after_seconds()),
         env.RECONCILE_PENDING_AFTER_SECONDS: str(settings.pending_stuck_after_seconds()),
         env.RECONCILE_MAX_ATTEMPTS: str(settings.reconcile_max_attempts),
     }
