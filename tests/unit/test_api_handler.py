@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -13,8 +14,8 @@ from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 from handlers import api_handler, aws, order_storage, validator
 from handlers.errors import DofsError, OrderTooLargeError, TransientStorageError
 from handlers.http import ApiError, parse_event
-from handlers.models import parse_json_decimal
-from handlers.order_intake import OrderIntakeService, WorkflowStarter, order_id_for
+from handlers.models import execution_arn_of, parse_json_decimal
+from handlers.order_intake import IntakeDeadlines, OrderIntakeService, WorkflowStarter, order_id_for
 from handlers.repository import OrderRepository
 from tests.unit.conftest import Tables
 from tests.unit.support import (
@@ -35,6 +36,8 @@ from tests.unit.support import (
 
 DOMAIN = fixture_data("api_post_order_event.json")["requestContext"]["domainName"]
 STAGE = fixture_data("api_post_order_event.json")["requestContext"]["stage"]
+# handler_env's ORDER_DUE_SECONDS and RECONCILE_RECEIVED_AFTER_SECONDS.
+DEADLINES = IntakeDeadlines(order_due=timedelta(seconds=900), restart_after=timedelta(seconds=60))
 
 
 @pytest.fixture
@@ -114,8 +117,8 @@ def test_posting_an_order_records_it_and_starts_its_workflow(
     assert item is not None
     assert item["status"] == "RECEIVED"
     assert item["request_body"] == valid_order_text
-    assert item["fulfillment_attempts"] == 0
-    assert item["execution_arn"] == body["execution_arn"]
+    assert "execution_arn" not in item  # one write per order: the ARN is only in the answer
+    assert body["execution_arn"] == execution_arn_of(state_machine_arn, order_id)
 
     (execution,) = executions(state_machine_arn)
     assert execution["name"] == order_id
@@ -255,7 +258,7 @@ def test_get_order_shows_a_received_order(api: Tables, valid_order_text: str) ->
     view = response_json(response)
     assert view["order_id"] == created["order_id"]
     assert view["status"] == "RECEIVED"
-    assert view["execution_arn"] == created["execution_arn"]
+    assert "execution_arn" not in view
     assert view["fulfillment_attempts"] == 0
 
 
@@ -294,7 +297,7 @@ def test_get_order_shows_a_validated_order_with_money_as_exact_strings(
 
     view = response_json(get(f"/orders/{created['order_id']}"))
 
-    assert view["status"] == "VALIDATED"
+    assert view["status"] == "PENDING_FULFILLMENT"
     assert view["customer_id"] == "cust_123"
     assert view["total_amount"] == "60.08"
     assert [(line["product_id"], line["quantity"]) for line in view["items"]] == [
@@ -304,6 +307,7 @@ def test_get_order_shows_a_validated_order_with_money_as_exact_strings(
     assert view["items"][0]["price"] == "29.99"
     assert all(isinstance(line["price"], str) for line in view["items"])
     assert "validated_at" in view
+    assert "request_body" not in view
 
 
 def test_an_unknown_order_id_is_a_json_404(api: Tables) -> None:
@@ -561,9 +565,10 @@ def test_a_workflow_that_cannot_start_is_still_a_202_and_a_keyed_retry_completes
     assert retried["status"] == "RECEIVED"
     (execution,) = executions(state_machine_arn)
     assert execution["name"] == order_id
+    assert retried["execution_arn"] == execution["executionArn"]
     item = get_item(api.orders, order_id)
     assert item is not None
-    assert item["execution_arn"] == retried["execution_arn"] == execution["executionArn"]
+    assert item["status"] == "RECEIVED"
     assert len(scan_all(api.orders)) == 1
 
 
@@ -598,7 +603,7 @@ def test_get_order_shows_an_unstarted_order_as_received_without_an_execution(
     view = response_json(get(f"/orders/{created['order_id']}"))
 
     assert view["status"] == "RECEIVED"
-    assert view["execution_arn"] is None
+    assert "execution_arn" not in view
 
 
 class FailingStepFunctions:
@@ -711,7 +716,9 @@ def test_the_intake_service_translates_throttling_into_a_transient_error(
     orders = OrderRepository(
         ORDERS_TABLE, FailingResource(client_error("ProvisionedThroughputExceededException"))
     )
-    service = OrderIntakeService(orders, WorkflowStarter(state_machine_arn, boto3.client("stepfunctions")))
+    service = OrderIntakeService(
+        orders, WorkflowStarter(state_machine_arn, boto3.client("stepfunctions")), DEADLINES
+    )
 
     with pytest.raises(TransientStorageError):
         service.accept({"customer_id": "c"}, '{"customer_id": "c"}', "key-1")
@@ -781,7 +788,9 @@ def test_the_intake_service_measures_the_escaped_input_not_the_raw_body(
     raw_body = '{"note": "' + "\u0001" * 45_000 + '"}'
     assert len(raw_body.encode("utf-8")) < 65_536
     service = OrderIntakeService(
-        api.order_repository(), WorkflowStarter(state_machine_arn, boto3.client("stepfunctions"))
+        api.order_repository(),
+        WorkflowStarter(state_machine_arn, boto3.client("stepfunctions")),
+        DEADLINES,
     )
 
     with pytest.raises(OrderTooLargeError) as raised:
@@ -801,7 +810,7 @@ def test_get_order_writes_money_read_back_from_dynamodb_with_two_decimals(api: T
     seed_order(
         api.orders,
         "ord-cents",
-        "VALIDATED",
+        "PENDING_FULFILLMENT",
         customer_id="c",
         total_amount=Decimal("100"),
         items=[

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -25,8 +25,8 @@ from tests.unit.support import (
 )
 
 ORDER_ID = "00000000-0000-4000-8000-00000000a001"
-# handler_env's RECONCILE_PENDING_AFTER_SECONDS: how long a stored order may wait for fulfillment.
-PENDING_DUE = timedelta(seconds=600)
+# The deadline the API gives an order, for its whole trip through workflow and fulfillment.
+ORDER_DUE_AT = datetime(2030, 1, 1, tzinfo=UTC)
 # What a final status takes off the order: the in-flight index's keys and the raw body.
 FINAL_REMOVALS = (IN_FLIGHT_SHARD, DUE_AT, "request_body")
 
@@ -34,7 +34,7 @@ FINAL_REMOVALS = (IN_FLIGHT_SHARD, DUE_AT, "request_body")
 def receive(tables: Tables, order_id: str = ORDER_ID, body: str | None = None) -> None:
     """The order as the API leaves it: RECEIVED, with the client's raw body, in flight."""
     created = tables.order_repository().create_received(
-        order_id, body or fixture_text("valid_order.json"), "f" * 64, None, datetime.now(UTC)
+        order_id, body or fixture_text("valid_order.json"), "f" * 64, None, ORDER_DUE_AT
     )
     assert created
 
@@ -90,17 +90,16 @@ def test_store_validated_moves_received_to_pending_fulfillment_in_one_write(hand
     assert find_floats(item) == []
 
 
-def test_a_stored_order_stays_in_flight_due_after_the_pending_deadline(handler_tables: Tables) -> None:
+def test_a_stored_order_stays_in_flight_with_the_deadline_the_api_gave_it(handler_tables: Tables) -> None:
+    """Storing writes neither index key: the in-flight index entry is left as it was."""
     receive(handler_tables)
-    started = datetime.now(UTC)
 
     order_storage.handler(store_event(), None)
 
-    finished = datetime.now(UTC)
     item = get_item(handler_tables.orders, ORDER_ID)
     assert item is not None
     assert item[IN_FLIGHT_SHARD] == in_flight_shard(ORDER_ID)
-    assert utc_iso(started + PENDING_DUE) <= item[DUE_AT] <= utc_iso(finished + PENDING_DUE)
+    assert item[DUE_AT] == utc_iso(ORDER_DUE_AT)
 
 
 def test_store_validated_twice_is_safe(handler_tables: Tables) -> None:
@@ -113,7 +112,7 @@ def test_store_validated_twice_is_safe(handler_tables: Tables) -> None:
     assert result["status"] == "PENDING_FULFILLMENT"
     second = get_item(handler_tables.orders, ORDER_ID)
     assert first is not None and second is not None
-    volatile = {"updated_at", "validated_at", DUE_AT}
+    volatile = {"updated_at", "validated_at"}
     assert {k: v for k, v in second.items() if k not in volatile} == {
         k: v for k, v in first.items() if k not in volatile
     }
@@ -122,7 +121,7 @@ def test_store_validated_twice_is_safe(handler_tables: Tables) -> None:
 def test_store_validated_of_an_order_already_pending_keeps_its_fulfillment_progress(
     handler_tables: Tables,
 ) -> None:
-    seed_order(
+    seeded = seed_order(
         handler_tables.orders,
         ORDER_ID,
         OrderStatus.PENDING_FULFILLMENT.value,
@@ -138,7 +137,7 @@ def test_store_validated_of_an_order_already_pending_keeps_its_fulfillment_progr
     assert item["status"] == "PENDING_FULFILLMENT"
     assert item["fulfillment_attempts"] == 2
     assert item["last_fulfillment_error"] == "simulated failure"
-    assert item[DUE_AT] > utc_iso()
+    assert (item[IN_FLIGHT_SHARD], item[DUE_AT]) == (seeded[IN_FLIGHT_SHARD], seeded[DUE_AT])
 
 
 @pytest.mark.parametrize(

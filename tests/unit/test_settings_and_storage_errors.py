@@ -156,7 +156,9 @@ def test_every_order_repository_call_translates_throttling() -> None:
     with pytest.raises(TransientStorageError):
         orders.mark_fulfilled("o-1")
     with pytest.raises(TransientStorageError):
-        orders.store_validated("o-1", Order.model_validate(order), DUE)
+        orders.store_validated("o-1", Order.model_validate(order))
+    with pytest.raises(TransientStorageError):
+        orders.expedite("o-1", DUE)
 
 
 def test_every_failed_order_repository_call_translates_throttling() -> None:
