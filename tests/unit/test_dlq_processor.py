@@ -11,7 +11,7 @@ import pytest
 from handlers import dlq_processor, fulfill_order
 from handlers.errors import FulfillmentAttemptError
 from handlers.fulfill_order import FulfillmentService
-from handlers.models import OrderStatus
+from handlers.models import DUE_AT, IN_FLIGHT_SHARD, OrderStatus
 from tests.unit.conftest import Tables
 from tests.unit.support import (
     fail_dynamodb,
@@ -51,6 +51,7 @@ def test_a_pending_order_becomes_fulfillment_failed_with_its_attempts_recorded(
     assert item is not None
     assert item["status"] == "FULFILLMENT_FAILED"
     assert item["failure_stage"] == "fulfillment"
+    assert not {IN_FLIGHT_SHARD, DUE_AT, "request_body"} & set(item)  # final: out of the in-flight index
     record = get_item(handler_tables.failed, "ord-1")
     assert record is not None
     assert record["stage"] == "fulfillment"

@@ -22,7 +22,7 @@ from handlers import (
     reconciler,
     validator,
 )
-from handlers.errors import ConfigurationError, TransientStorageError
+from handlers.errors import ConfigurationError, TransientStorageError, WorkflowStartError
 from handlers.faults import FaultInjector, FaultPlan, FaultPoint, InjectedCrashError
 from handlers.models import OrderStatus
 from handlers.order_intake import WorkflowStarter
@@ -225,7 +225,7 @@ def test_each_step_raises_a_transient_error_at_rate_one_and_changes_nothing(
 
 STATUS_AFTER = {
     "validator": "RECEIVED",  # the validator writes nothing
-    "order_storage": "VALIDATED",
+    "order_storage": PENDING,  # stored, in the same write
     "fulfill_order": "FULFILLED",
     "dlq_processor": "FULFILLMENT_FAILED",
     "reconciler": PENDING,  # enqueued again
@@ -357,9 +357,15 @@ def test_a_refused_start_only_refuses_start_execution(
     stack: Tables, state_machine_arn: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     use_plan(monkeypatch, {"workflow_start": 1})
-    starter = WorkflowStarter(state_machine_arn, aws.stepfunctions_client())
+    client = aws.stepfunctions_client()
 
-    assert starter.execution_status("never-started") is None
+    with pytest.raises(WorkflowStartError, match="ServiceUnavailable"):
+        WorkflowStarter(state_machine_arn, client).start("o-1", "{}")
+    assert (
+        client.describe_state_machine(stateMachineArn=state_machine_arn)["stateMachineArn"]
+        == state_machine_arn
+    )
+    assert client.list_executions(stateMachineArn=state_machine_arn)["executions"] == []
 
 
 # --- a crash after the writes, before the poller hears back ---------------------------------------

@@ -10,7 +10,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from handlers.models import STATUS_INDEX
+from handlers.models import DUE_AT, IN_FLIGHT_INDEX, IN_FLIGHT_SHARD
 from local.emulator_mocks import CREATORS, EmulatorMocks
 
 REGION = "ap-south-1"
@@ -21,8 +21,8 @@ ORDERS_TABLE_INPUTS = {
     "hashKey": "order_id",
     "attributes": [
         {"name": "order_id", "type": "S"},
-        {"name": "status", "type": "S"},
-        {"name": "updated_at", "type": "S"},
+        {"name": IN_FLIGHT_SHARD, "type": "S"},
+        {"name": DUE_AT, "type": "S"},
     ],
     "serverSideEncryption": {"enabled": True},
 }
@@ -43,43 +43,43 @@ def _create(mocks: EmulatorMocks, typ: str, inputs: dict[str, object]) -> tuple[
     [
         {
             "keySchemas": [
-                {"attributeName": "status", "keyType": "HASH"},
-                {"attributeName": "updated_at", "keyType": "RANGE"},
+                {"attributeName": IN_FLIGHT_SHARD, "keyType": "HASH"},
+                {"attributeName": DUE_AT, "keyType": "RANGE"},
             ]
         },
-        {"hashKey": "status", "rangeKey": "updated_at"},
+        {"hashKey": IN_FLIGHT_SHARD, "rangeKey": DUE_AT},
     ],
     ids=["key_schemas", "hash_and_range_key"],
 )
-def test_a_table_gets_its_global_secondary_index_and_can_be_queried_by_it(
+def test_a_table_gets_its_sparse_global_secondary_index_and_can_be_queried_by_it(
     mocks: EmulatorMocks, index_keys: dict[str, object]
 ) -> None:
-    index = {"name": STATUS_INDEX, "projectionType": "KEYS_ONLY", **index_keys}
+    index = {"name": IN_FLIGHT_INDEX, "projectionType": "KEYS_ONLY", **index_keys}
     _create(mocks, "aws:dynamodb/table:Table", {**ORDERS_TABLE_INPUTS, "globalSecondaryIndexes": [index]})
     table = boto3.resource("dynamodb", region_name=REGION).Table("dofs-orders-dev")
-    for order_id, status, updated_at in [
-        ("o-1", "RECEIVED", "2025-01-01T00:00:02Z"),
-        ("o-2", "FULFILLED", "1"),
-    ]:
-        table.put_item(Item={"order_id": order_id, "status": status, "updated_at": updated_at, "total": 1})
-    table.put_item(Item={"order_id": "o-0", "status": "RECEIVED", "updated_at": "2025-01-01T00:00:01Z"})
+    for order_id, due_at in [("o-1", "2025-01-01T00:00:02Z"), ("o-late", "2025-01-01T00:09:00Z")]:
+        table.put_item(Item={"order_id": order_id, IN_FLIGHT_SHARD: "07", DUE_AT: due_at, "total": 1})
+    table.put_item(Item={"order_id": "o-0", IN_FLIGHT_SHARD: "07", DUE_AT: "2025-01-01T00:00:01Z"})
+    table.put_item(Item={"order_id": "o-other-shard", IN_FLIGHT_SHARD: "08", DUE_AT: "2025-01-01T00:00:00Z"})
+    table.put_item(Item={"order_id": "o-final", "status": "FULFILLED"})  # no keys: not in the index
 
     (held,) = table.global_secondary_indexes
     found = table.query(
-        IndexName=STATUS_INDEX,
-        KeyConditionExpression="#s = :s",
-        ExpressionAttributeNames={"#s": "status"},
-        ExpressionAttributeValues={":s": "RECEIVED"},
+        IndexName=IN_FLIGHT_INDEX,
+        KeyConditionExpression="#shard = :shard AND #due <= :now",
+        ExpressionAttributeNames={"#shard": IN_FLIGHT_SHARD, "#due": DUE_AT},
+        ExpressionAttributeValues={":shard": "07", ":now": "2025-01-01T00:05:00Z"},
     )["Items"]
 
-    assert held["IndexName"] == STATUS_INDEX
+    assert held["IndexName"] == IN_FLIGHT_INDEX
     assert held["KeySchema"] == [
-        {"AttributeName": "status", "KeyType": "HASH"},
-        {"AttributeName": "updated_at", "KeyType": "RANGE"},
+        {"AttributeName": IN_FLIGHT_SHARD, "KeyType": "HASH"},
+        {"AttributeName": DUE_AT, "KeyType": "RANGE"},
     ]
     assert held["Projection"] == {"ProjectionType": "KEYS_ONLY"}
-    assert [item["order_id"] for item in found] == ["o-0", "o-1"]  # oldest update first
+    assert [item["order_id"] for item in found] == ["o-0", "o-1"]  # due first, not yet due left out
     assert "total" not in found[1]  # keys only
+    assert table.scan(IndexName=IN_FLIGHT_INDEX)["Count"] == 4  # the final order is not indexed
 
 
 def test_a_schedule_rule_and_its_plain_target_are_created_as_declared(mocks: EmulatorMocks) -> None:

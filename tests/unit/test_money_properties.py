@@ -17,11 +17,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from handlers import order_storage, validator
-from handlers.models import CENT, Order, dump_json, parse_json_decimal, to_cents
+from handlers.models import CENT, Order, OrderStatus, dump_json, parse_json_decimal, to_cents
 from handlers.order_intake import public_view
 from tests.support.properties import reproducible
 from tests.unit.conftest import Tables
-from tests.unit.support import Raw, find_floats, get_item, json_text
+from tests.unit.support import Raw, find_floats, get_item, json_text, seed_order
 
 MAX_CENTS = int(validator.MAX_MONEY * 100)
 TWO_PLACES = re.compile(r"^(0|[1-9][0-9]*)\.[0-9]{2}$")
@@ -189,6 +189,7 @@ def test_a_validated_order_is_stored_and_shown_with_exact_money(handler_tables: 
         order_id = f"ord-money-{next(_order_ids)}"
         outcome = validator.handler({"order_id": order_id, "request_body": text}, None)
         assert outcome["valid"], outcome["reasons"]
+        seed_order(handler_tables.orders, order_id, OrderStatus.RECEIVED.value, request_body=text)
 
         order_storage.handler(
             {"operation": "store_validated", "order_id": order_id, "order": outcome["order"]}, None
@@ -196,6 +197,7 @@ def test_a_validated_order_is_stored_and_shown_with_exact_money(handler_tables: 
 
         item = get_item(handler_tables.orders, order_id)
         assert item is not None
+        assert item["status"] == OrderStatus.PENDING_FULFILLMENT.value
         assert find_floats(item) == []
         exact = sum(cents * quantity for cents, quantity in lines)
         assert item["total_amount"] == amount(exact)
@@ -270,7 +272,7 @@ def test_money_as_read_back_from_dynamodb_is_shown_with_its_two_decimals(cents: 
     read_back = amount(cents).normalize()
     item = {
         "order_id": "ord-view",
-        "status": "VALIDATED",
+        "status": "PENDING_FULFILLMENT",
         "customer_id": "c",
         "total_amount": read_back,
         "items": [{"product_id": "p", "quantity": Decimal(1), "price": read_back}],
