@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,11 +12,11 @@ import boto3
 import pytest
 
 from handlers.errors import QueueError, TransientStorageError
-from handlers.models import OrderStatus
+from handlers.models import DUE_AT, IN_FLIGHT_SHARD, OrderStatus, in_flight_shard
 from handlers.order_queue import OrderQueue
-from handlers.repository import FailedOrderRepository, OrderRepository
+from handlers.repository import FailedOrderRepository, OrderRepository, utc_iso
 from ops import cli
-from ops.redrive import OrderRedrive, RedriveReport
+from ops.redrive import REDRIVE_DUE, OrderRedrive, RedriveReport
 from tests.unit.conftest import Tables
 from tests.unit.support import FAILED_ORDERS_TABLE, ORDERS_TABLE, get_item, queue_bodies, seed_order
 
@@ -76,6 +77,38 @@ def test_a_failed_validated_order_is_reopened_enqueued_and_its_record_removed(
     assert item["previous_failures"][0]["failure_reasons"] == ["declined"]
     assert get_item(tables.failed, "o-1") is None
     assert queue_bodies(boto3.client("sqs"), order_queue_url) == [{"order_id": "o-1"}]
+
+
+def test_a_redriven_order_is_back_in_flight_due_after_an_hour(tables: Tables, order_queue_url: str) -> None:
+    seed_failed(tables, "o-1")
+    assert not {IN_FLIGHT_SHARD, DUE_AT} & set(get_item(tables.orders, "o-1") or {})
+
+    started = datetime.now(UTC)
+    make_redrive(tables, order_queue_url).redrive()
+    finished = datetime.now(UTC)
+
+    item = get_item(tables.orders, "o-1")
+    assert item is not None
+    assert item[IN_FLIGHT_SHARD] == in_flight_shard("o-1")
+    assert utc_iso(started + REDRIVE_DUE) <= item[DUE_AT] <= utc_iso(finished + REDRIVE_DUE)
+    assert tables.order_repository().due_ids(finished + REDRIVE_DUE) == ["o-1"]
+
+
+def test_only_fulfillment_and_workflow_failures_are_listed_not_rejections(
+    tables: Tables, order_queue_url: str
+) -> None:
+    seed_failed(tables, "o-fulfillment")
+    seed_order(tables.orders, "o-workflow", FAILED, failure_stage="workflow", validated_at=VALIDATED_AT)
+    tables.failed.put_item(Item={"order_id": "o-workflow", "stage": "workflow", "reasons": ["timed out"]})
+    seed_order(tables.orders, "o-rejected", OrderStatus.REJECTED.value, failure_stage="validation")
+    tables.failed.put_item(Item={"order_id": "o-rejected", "stage": "validation", "reasons": ["total"]})
+
+    redrive = make_redrive(tables, order_queue_url)
+
+    assert redrive.failed_order_ids() == ["o-fulfillment", "o-workflow"]
+    assert redrive.redrive().redriven == ["o-fulfillment", "o-workflow"]
+    rejected = get_item(tables.orders, "o-rejected")
+    assert rejected is not None and rejected["status"] == OrderStatus.REJECTED.value
 
 
 def test_a_second_run_moves_nothing(tables: Tables, order_queue_url: str) -> None:
