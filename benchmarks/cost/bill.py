@@ -170,15 +170,16 @@ def _request_items(window: Window, per: Decimal, prices: Mapping[PriceKey, Price
 
 
 def _log_items(
-    window: Window, per: Decimal, prices: Mapping[PriceKey, Price], retention_days: int
+    measurement: Measurement, window: Window, per: Decimal, prices: Mapping[PriceKey, Price]
 ) -> Iterator[LineItem]:
     by_group: defaultdict[str, int] = defaultdict(int)
     for function in window.functions:
         by_group[function.setup.log.log_group] += function.log_bytes
     if window.workflow.log_bytes:
         by_group[window.workflow.setup.log_group] += window.workflow.log_bytes
-    months = Decimal(retention_days) / DAYS_PER_MONTH
     for group, size in sorted(by_group.items()):
+        retention_days = measurement.retention_days(group)
+        months = Decimal(retention_days) / DAYS_PER_MONTH
         gigabytes = size / GB / per
         yield LineItem("CloudWatch Logs", f"ingested: {group}", gigabytes, prices[PriceKey.LOGS_INGESTED_GB])
         yield LineItem(
@@ -203,12 +204,13 @@ def usage_items(
         *_workflow_items(window, per, prices),
         *_storage_items(window, per, prices),
         *_request_items(window, per, prices),
-        *_log_items(window, per, prices, measurement.log_retention_days),
+        *_log_items(measurement, window, per, prices),
     ]
     entries = Decimal(window.entry_points) / per
     if entries:
         share = measurement.sampling.traced_share(entries * units_per_second)
-        label = f"traces: {entries:.3g} entry points, {measurement.sampling.source}"
+        shown = f"{entries:,.0f}" if entries >= 100 else f"{entries:.3g}"
+        label = f"traces: {shown} entry points, {measurement.sampling.source}"
         items.append(LineItem("X-Ray", label, entries * share, prices[PriceKey.XRAY_TRACE]))
     return [item for item in items if item.quantity > 0]
 

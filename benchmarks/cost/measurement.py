@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 
 from benchmarks.cost.logs import LOG_EVENT_OVERHEAD_BYTES, LambdaLogConfig
@@ -163,7 +164,10 @@ class Measurement:
     accepted: int
     scheduled: tuple[ScheduledWork, ...]
     event_source_mappings: int
-    log_retention_days: int
+    log_retention_days: Mapping[str, int]  # per log group the program declares
+    default_log_retention_days: int  # for a group it does not (the stack's setting)
     sampling: SamplingRule
     cold_start_every: int
-    notes: tuple[str, ...] = field(default=())
+
+    def retention_days(self, log_group: str) -> int:
+        return self.log_retention_days.get(log_group, self.default_log_retention_days)

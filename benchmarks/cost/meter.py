@@ -175,7 +175,7 @@ class Meter:
         finally:
             self._tally = None
 
-    def _counting(self) -> Tally | None:
+    def counting(self) -> Tally | None:
         """The tally to count into, unless not recording or serving an observer."""
         context: RequestContext | None = getattr(self._local, "request", None)
         if context is not None and context.observer:
@@ -257,8 +257,8 @@ class Meter:
             tally = meter._tally
             if tally is not None:
                 error_bytes = len(json.dumps(result, default=str)) if error_type is not None else None
-                name, memory_mb = kwargs["function_name"], int(kwargs.get("memory_mb", 128))
-                tally.add_invocation(name, memory_mb, elapsed, invoker_of(kwargs.get("event")), error_bytes)
+                invoker = invoker_of(kwargs.get("event"))
+                tally.add_invocation(kwargs["function_name"], elapsed, invoker, error_bytes)
             return result, error_type
 
         return invoke
@@ -302,7 +302,7 @@ def _metered_write(operation: str) -> Callable[[Meter, Callable[..., Any]], Call
         def write(
             backend: DynamoDBBackend, table_name: str, attributes: Any, *args: Any, **kwargs: Any
         ) -> Any:
-            tally = meter._counting()
+            tally = meter.counting()
             if tally is None:
                 return original(backend, table_name, attributes, *args, **kwargs)
             table = backend.get_table(table_name)
@@ -336,7 +336,7 @@ def _stored(table: Any, item: Any) -> Item:
 def _metered_get(meter: Meter, original: Callable[..., Any]) -> Callable[..., Any]:
     def get_item(backend: DynamoDBBackend, table_name: str, keys: Any, *args: Any, **kwargs: Any) -> Any:
         result = original(backend, table_name, keys, *args, **kwargs)
-        tally, action = meter._counting(), meter.context_action()
+        tally, action = meter.counting(), meter.context_action()
         if tally is None or action not in ITEM_READS:
             return result  # moto's own reads inside a write or a transaction are not requests
         table = backend.get_table(table_name)
@@ -354,7 +354,7 @@ def _metered_page(operation: str) -> Callable[[Meter, Callable[..., Any]], Calla
     def hook(meter: Meter, original: Callable[..., Any]) -> Callable[..., Any]:
         def page(backend: DynamoDBBackend, table_name: str, *args: Any, **kwargs: Any) -> Any:
             result = original(backend, table_name, *args, **kwargs)
-            tally = meter._counting()
+            tally = meter.counting()
             if tally is None:
                 return result
             table = backend.get_table(table_name)

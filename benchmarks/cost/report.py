@@ -13,6 +13,8 @@ Row = Sequence[str]
 
 
 def quantity(value: Decimal) -> str:
+    if value >= 1000:
+        return format(value, ",.0f")
     return format(value, ".4g") if value else "0"
 
 

@@ -138,7 +138,8 @@ class CostSession:
             accepted=accepted,
             scheduled=tuple(self._measure_schedules(setups, workflow)),
             event_source_mappings=self._event_source_mappings(),
-            log_retention_days=settings.log_retention_days,
+            log_retention_days=self._log_retention_days(),
+            default_log_retention_days=settings.log_retention_days,
             sampling=self._sampling_rule(),
             cold_start_every=self.options.cold_start_every,
         )
@@ -274,6 +275,10 @@ class CostSession:
             include_data=bool(logging.get("includeExecutionData")),
             traced=bool((declared.get("tracingConfiguration") or {}).get("enabled")),
         )
+
+    def _log_retention_days(self) -> dict[str, int]:
+        groups = self._declared_inputs("aws:cloudwatch/logGroup:LogGroup")
+        return {str(g["name"]): int(g["retentionInDays"]) for g in groups if g.get("retentionInDays")}
 
     def _api_traced(self) -> bool:
         return any(

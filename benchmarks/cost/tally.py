@@ -23,7 +23,8 @@ def billed_milliseconds(seconds: float) -> int:
 
 @dataclass
 class FunctionCounts:
-    memory_mb: int
+    """One function's invocations; its memory, tracing and log settings come from the emulator."""
+
     invocations: int = 0
     billed_ms: int = 0
     seconds: Decimal = Decimal(0)  # wall time, for concurrency
@@ -54,14 +55,9 @@ class Tally:
     api_requests: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def _function(self, name: str, memory_mb: int) -> FunctionCounts:
-        return self.functions.setdefault(name, FunctionCounts(memory_mb))
-
-    def add_invocation(
-        self, name: str, memory_mb: int, seconds: float, invoker: str, error_log_bytes: int | None
-    ) -> None:
+    def add_invocation(self, name: str, seconds: float, invoker: str, error_log_bytes: int | None) -> None:
         with self._lock:
-            counts = self._function(name, memory_mb)
+            counts = self.functions.setdefault(name, FunctionCounts())
             counts.invocations += 1
             counts.billed_ms += billed_milliseconds(seconds)
             counts.seconds += Decimal(repr(seconds))
@@ -73,7 +69,7 @@ class Tally:
 
     def add_log_line(self, name: str, level: str, size_bytes: int) -> None:
         with self._lock:
-            counts = self.functions.setdefault(name, FunctionCounts(0))
+            counts = self.functions.setdefault(name, FunctionCounts())
             counts.log_bytes[level] += size_bytes
             counts.log_events[level] += 1
 

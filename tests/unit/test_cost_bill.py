@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -29,7 +30,7 @@ def function(
     name: str, invocations: int, seconds: int, invoker: str, *, traced: bool = True
 ) -> FunctionUsage:
     setup = FunctionSetup(name, 256, traced, LambdaLogConfig.of(name, QUIET_LOGS), init_ms=200)
-    counts = FunctionCounts(256, invocations=invocations, billed_ms=seconds * 1000, seconds=Decimal(seconds))
+    counts = FunctionCounts(invocations=invocations, billed_ms=seconds * 1000, seconds=Decimal(seconds))
     counts.invokers[invoker] = invocations
     return FunctionUsage.of(setup, counts)
 
@@ -70,7 +71,8 @@ def measurement(*, table_write_units: int = 400, mappings: int = 2) -> Measureme
         accepted=ORDERS,
         scheduled=(),
         event_source_mappings=mappings,
-        log_retention_days=30,
+        log_retention_days={},
+        default_log_retention_days=30,
         sampling=SamplingRule(),
         cold_start_every=100,
     )
@@ -129,6 +131,22 @@ def test_idle_pollers_are_a_fixed_cost_spread_over_the_monthly_orders() -> None:
     assert polls.quantity == 2 * 5 * 30 * 86400 / 20  # 1,296,000 long polls a month
     assert bill.fixed_per_month == Decimal("0.5184")
     assert bill.per_million_with_fixed == bill.per_million + Decimal("0.2592")
+
+
+def test_log_bytes_are_ingested_and_stored_for_their_groups_retention() -> None:
+    setup = FunctionSetup("api", 256, False, LambdaLogConfig.of("api", QUIET_LOGS), init_ms=200)
+    # 100 invocations wrote 100 lines: with 26 bytes of overhead each, 100,000 bytes.
+    counts = FunctionCounts(invocations=ORDERS, billed_ms=1000, seconds=Decimal(1))
+    counts.log_bytes["INFO"], counts.log_events["INFO"] = 100_000 - 26 * ORDERS, ORDERS
+    base = measurement()
+    window = replace(base.orders, functions=(FunctionUsage.of(setup, counts),))
+    bill = make_bill(
+        replace(base, orders=window, log_retention_days={"/aws/lambda/api": 90}), "us-east-1", 10**6
+    )
+    items = {item.label: item for item in bill.items if item.service == "CloudWatch Logs"}
+    assert items["ingested: /aws/lambda/api"].quantity == Decimal("0.000001")  # 1,000 bytes an order
+    assert items["stored 90 days, uncompressed: /aws/lambda/api"].quantity == Decimal("0.000003")
+    assert items["ingested: /aws/lambda/api"].per_million == Decimal("0.50")
 
 
 @pytest.mark.parametrize(
