@@ -126,7 +126,7 @@ def _workflow_items(window: Window, per: Decimal, prices: Mapping[PriceKey, Pric
     elif workflow.transitions:
         yield LineItem(
             "Step Functions",
-            f"STANDARD state transitions ({workflow.retries} retries among them)",
+            f"STANDARD state transitions: every state entered, {workflow.retries} retries, not the start",
             workflow.transitions / per,
             prices[PriceKey.STANDARD_TRANSITION],
         )
@@ -136,16 +136,15 @@ def _table_name(table: str, index: str) -> str:
     return f"{table} index {index}" if index else table
 
 
-def _storage_items(window: Window, per: Decimal, prices: Mapping[PriceKey, Price]) -> Iterator[LineItem]:
+def _dynamodb_items(window: Window, per: Decimal, prices: Mapping[PriceKey, Price]) -> Iterator[LineItem]:
     counts = window.tally.dynamodb
     for (table, index), units in sorted(counts.write_units.items()):
-        item = LineItem(
+        yield LineItem(
             "DynamoDB",
             f"write units: {_table_name(table, index)}",
             units / per,
             prices[PriceKey.DYNAMODB_WRITE_UNIT],
         )
-        yield item
     for (table, index), read in sorted(counts.read_units.items()):
         yield LineItem(
             "DynamoDB",
@@ -202,7 +201,7 @@ def usage_items(
     items = [
         *_lambda_items(window, per, prices, measurement.cold_start_every),
         *_workflow_items(window, per, prices),
-        *_storage_items(window, per, prices),
+        *_dynamodb_items(window, per, prices),
         *_request_items(window, per, prices),
         *_log_items(measurement, window, per, prices),
     ]

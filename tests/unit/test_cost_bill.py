@@ -107,7 +107,7 @@ def test_a_limit_that_is_not_sustained_never_binds() -> None:
 def test_line_items_price_the_counts_per_order() -> None:
     bill = make_bill(measurement(), "ap-south-1", 1_000_000)
     items = {item.label: item for item in bill.items}
-    transitions = items["STANDARD state transitions (0 retries among them)"]
+    transitions = items["STANDARD state transitions: every state entered, 0 retries, not the start"]
     assert (transitions.quantity, transitions.per_million) == (Decimal(6), Decimal("171.0000"))
     assert items["write units: orders"].per_million == Decimal("2.500")
     # api: 100 ms an order at 0.25 GB is 0.025 GB-s.
