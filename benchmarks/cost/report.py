@@ -168,34 +168,47 @@ def method_notes(bill: Bill) -> list[str]:
 
 
 def render(bill: Bill, *, markdown: bool = False) -> str:
-    lines = header_lines(bill)
-    lines += ["", "Lambda functions as measured:"]
+    def section(title: str) -> list[str]:
+        return ["", f"**{title}**", ""] if markdown else ["", title]
+
+    def listed(texts: list[str]) -> list[str]:
+        return [f"- {text}" for text in texts] if markdown else texts
+
+    lines = listed(header_lines(bill))
+    lines += section("Lambda functions as measured:")
     function_header = ["function", "memory", "invocations per order", "mean ms", "INIT ms", "log bytes each"]
     lines += table(function_header, function_rows(bill), markdown=markdown, numeric_from=1)
     prices = Footnotes()
-    lines += ["", "Per order:"]
-    item_header = ["service", "item", "per order", "unit price", "$ per 1M orders"]
+    lines += section("Per order:")
+    item_rows = _item_rows(bill.items, prices, per_month=False)
     lines += table(
-        item_header, _item_rows(bill.items, prices, per_month=False), markdown=markdown, numeric_from=2
+        ["service", "item", "per order", "unit price", "$ per 1M orders"],
+        item_rows,
+        markdown=markdown,
+        numeric_from=2,
     )
     lines += ["", f"total per million orders: {dollars(bill.per_million)}"]
     if bill.fixed:
-        lines += ["", "Fixed, per month (30 days):"]
-        fixed_header = ["service", "item", "per month", "unit price", "$ per month"]
+        lines += section("Fixed, per month (30 days):")
         fixed_rows = _item_rows(bill.fixed, prices, per_month=True)
-        lines += table(fixed_header, fixed_rows, markdown=markdown, numeric_from=2)
+        lines += table(
+            ["service", "item", "per month", "unit price", "$ per month"],
+            fixed_rows,
+            markdown=markdown,
+            numeric_from=2,
+        )
         lines += [
             "",
             f"fixed per month: {dollars(bill.fixed_per_month)}; total per million orders with it, at "
             f"{bill.monthly_orders:,} orders a month: {dollars(bill.per_million_with_fixed)}",
         ]
-    lines += ["", "Price sources:", *prices.lines()]
+    lines += [*section("Price sources:"), *listed(prices.lines())]
     quotas = Footnotes()
-    lines += ["", f"Sustained ceiling in {bill.region}:"]
+    lines += section(f"Sustained ceiling in {bill.region}:")
     ceiling_header = ["limit", "quota", "use per order", "orders/s"]
     lines += table(ceiling_header, ceiling_rows(bill, quotas), markdown=markdown, numeric_from=1)
     binding = bill.binding
-    lines += ["", f"binding: {binding.name} at {binding.ceiling:,.1f} orders/s", ""]
-    lines += ["Quota sources:", *quotas.lines(), ""]
+    lines += ["", f"binding: {binding.name} at {binding.ceiling:,.1f} orders/s"]
+    lines += [*section("Quota sources:"), *listed(quotas.lines()), ""]
     lines += method_notes(bill)
     return "\n".join(lines)
