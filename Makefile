@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt requirements.txt | cksum | cut -d' ' -f1)
 export AWS_DEFAULT_REGION ?= ap-south-1
 
-.PHONY: help setup test lint typecheck unit infra workflow packaging integration run smoke redrive soak package resources bench bench-local lock clean
+.PHONY: help setup test lint typecheck unit infra workflow packaging integration run smoke redrive soak cost package resources bench bench-local lock clean
 
 help:
 	@echo "make test    set up .venv, lint, type-check and run every test tier"
@@ -13,6 +13,7 @@ help:
 	@echo "make smoke   run the smoke scenarios against URL (default the local API; URL=\$$(pulumi stack output api_url))"
 	@echo "make redrive ARGS=\"--outputs FILE [--endpoint-url URL] [--dlq] [--dry-run]\"  send FULFILLMENT_FAILED orders back to the queue"
 	@echo "make soak    2,000 orders with faults on through the local stack; checks nothing is lost or doubled (ARGS=\"--orders N\")"
+	@echo "make cost    the bill per million orders and the sustained orders/s, measured on the local stack (ARGS=\"--stack prod --orders 500 --markdown\")"
 	@echo "make package build the handler archive and the Lambda layer into build/"
 	@echo "make bench      time POST /order and the workflow on the emulator"
 	@echo "make bench-local  time make run to a healthy API, one order and 100 orders on the local stack"
@@ -57,6 +58,9 @@ redrive: setup
 
 soak: setup
 	$(PY) -m benchmarks.soak $(ARGS)
+
+cost: setup
+	$(PY) -m benchmarks.cost $(ARGS)
 
 bench: setup
 	$(PY) -m benchmarks.bench_order_path --orders 200
