@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Iterator
@@ -58,15 +59,32 @@ class Pipeline:
         )
         return wait_for_execution(started["executionArn"])
 
-    def reconcile_until(self, action: str, timeout: float = 15.0) -> dict[str, int]:
-        """Run the reconciler λ, with 1-second deadlines, until it reports ``action``."""
-        function_name = "dofs-reconciler-dev"
+    def configure(self, function_name: str, changes: dict[str, str]) -> None:
+        """Change some of a function's environment variables (only ones it already has)."""
         client = boto3.client("lambda")
         variables = client.get_function_configuration(FunctionName=function_name)["Environment"]["Variables"]
-        fast = {"RECONCILE_RECEIVED_AFTER_SECONDS": "1", "RECONCILE_PENDING_AFTER_SECONDS": "1"}
-        client.update_function_configuration(
-            FunctionName=function_name, Environment={"Variables": {**variables, **fast}}
+        assert set(changes) <= set(variables), (
+            f"{function_name} has no {sorted(set(changes) - set(variables))}"
         )
+        client.update_function_configuration(
+            FunctionName=function_name, Environment={"Variables": {**variables, **changes}}
+        )
+
+    def cut_deadlines(self) -> None:
+        """Every deadline to a second: orders recorded from now on are due a second after the
+        API took them (or StartExecution refused them), and each reconciler claim moves an
+        order's deadline on by a second. An order carries its deadline, so cut before posting."""
+        self.configure(
+            "dofs-api-handler-dev", {"ORDER_DUE_SECONDS": "1", "RECONCILE_RECEIVED_AFTER_SECONDS": "1"}
+        )
+        self.configure(
+            "dofs-reconciler-dev",
+            {"RECONCILE_RECEIVED_AFTER_SECONDS": "1", "RECONCILE_PENDING_AFTER_SECONDS": "1"},
+        )
+
+    def reconcile_until(self, action: str, timeout: float = 15.0) -> dict[str, int]:
+        """Run the reconciler λ until it reports ``action`` (after ``cut_deadlines``)."""
+        function_name = "dofs-reconciler-dev"
         deadline = time.monotonic() + timeout
         while True:
             summary: dict[str, int] = self.invoke(function_name, {"source": "aws.events"})
@@ -93,8 +111,26 @@ class Pipeline:
         return messages
 
 
-@pytest.fixture
-def pipeline(program: ProgramRun) -> Iterator[Pipeline]:
+@contextlib.contextmanager
+def _provisioned(program: ProgramRun) -> Iterator[Pipeline]:
     with in_process_emulator(), InProcessLambdaRuntime() as runtime:
         provision(program)
         yield Pipeline(program, runtime)
+
+
+@pytest.fixture
+def pipeline(program: ProgramRun) -> Iterator[Pipeline]:
+    with _provisioned(program) as provisioned:
+        yield provisioned
+
+
+@pytest.fixture(scope="module")
+def express_program() -> ProgramRun:
+    """dev's program with prod's workflow type: the same names, an EXPRESS state machine."""
+    return run_program("dev", {"dofs:workflowType": "EXPRESS"})
+
+
+@pytest.fixture
+def express_pipeline(express_program: ProgramRun) -> Iterator[Pipeline]:
+    with _provisioned(express_program) as provisioned:
+        yield provisioned

@@ -18,6 +18,7 @@ from botocore.client import BaseClient
 from botocore.exceptions import EndpointConnectionError
 
 from handlers import aws
+from handlers.models import execution_arn_of
 from tests.conftest import load_fixture
 from tests.support.emulator import wait_for_execution
 from tests.support.pulumi_program import ProgramRun
@@ -88,7 +89,6 @@ EXPECTED_CALLS = {
     ("reconciler", "dynamodb:Query"),
     ("reconciler", "dynamodb:GetItem"),
     ("reconciler", "dynamodb:UpdateItem"),
-    ("reconciler", "states:DescribeExecution"),
     ("reconciler", "states:StartExecution"),
     ("reconciler", "sqs:SendMessage"),
     ("reconciler", "sqs:GetQueueAttributes"),
@@ -112,15 +112,17 @@ def _exercise_every_path(pipeline: Pipeline, order: dict[str, Any]) -> None:
     _set_success_rate("dofs-fulfill-order-dev", "1")
     pipeline.run_order(order)
     _drain_once(pipeline, "order_queue_url", "dofs-fulfill-order-dev")
-    # A workflow that cannot start: accepted all the same, and the reconciler starts it,
-    # then (with its deadlines cut to a second) re-enqueues it once its message is lost
-    # (received, never acknowledged) and the queue has no backlog.
+    # A workflow that cannot start: accepted all the same (its deadline brought forward),
+    # and the reconciler starts it, then (with its deadlines cut to a second) re-enqueues it
+    # once its message is lost (received, never acknowledged) and the queue has no backlog.
+    pipeline.cut_deadlines()
     with mock.patch.object(aws, "stepfunctions_client", UnreachableStepFunctions):
         keyless = {"httpMethod": "POST", "path": "/order", "headers": {"Content-Type": "application/json"}}
         response = pipeline.invoke("dofs-api-handler-dev", {**keyless, "body": json.dumps(order)})
     assert response["statusCode"] == 202
     pipeline.reconcile_until("started")
-    wait_for_execution(pipeline.order(json.loads(response["body"])["order_id"])["execution_arn"])
+    order_id = json.loads(response["body"])["order_id"]
+    wait_for_execution(execution_arn_of(pipeline.run.outputs["state_machine_arn"], order_id))
     assert len(pipeline.queued_messages()) == 1
     pipeline.reconcile_until("enqueued")
 

@@ -28,6 +28,8 @@ def test_valid_order_is_stored_and_enqueued(pipeline: Pipeline, valid_order: dic
     assert execution["status"] == "SUCCEEDED"
     order = pipeline.order(accepted["order_id"])
     assert order["status"] == "PENDING_FULFILLMENT"
+    assert "validated_at" in order and "request_body" not in order  # one write: typed in, raw out
+    assert order["due_at"] > order["validated_at"]  # still in flight, due after its whole trip
     assert order["total_amount"] == Decimal("60.08")
     assert [item["price"] for item in order["items"]] == [Decimal("29.99"), Decimal("0.10")]
     messages = pipeline.queued_messages()
@@ -136,6 +138,7 @@ def test_a_failed_enqueue_leaves_the_order_pending_and_the_reconciler_enqueues_i
         QueueUrl=pipeline.run.outputs["order_queue_url"], AttributeNames=["All"]
     )["Attributes"]
     sqs.delete_queue(QueueUrl=pipeline.run.outputs["order_queue_url"])
+    pipeline.cut_deadlines()
 
     accepted, execution = pipeline.run_order(valid_order)
 
