@@ -10,7 +10,7 @@ from typing import Any
 import pulumi
 import pytest
 
-from handlers.models import STATUS_INDEX
+from handlers.models import DUE_AT, IN_FLIGHT_INDEX, IN_FLIGHT_SHARD
 from local.emulator_mocks import INERT, DeclaredResource
 from local.scheduler import rate_seconds
 from local.stack import LocalStack, LocalStackOptions
@@ -156,22 +156,22 @@ def test_the_emulator_holds_the_tables_and_state_machine_as_declared(local_stack
     assert held_machine["type"] == machine.inputs["type"]
 
 
-def test_the_orders_table_has_the_status_index_the_handlers_query(local_stack: LocalStack) -> None:
+def test_the_orders_table_has_the_in_flight_index_the_reconciler_queries(local_stack: LocalStack) -> None:
     orders_table = local_stack.outputs["orders_table_name"]
     held = local_stack.client("dynamodb").describe_table(TableName=orders_table)["Table"]
 
-    (index,) = [i for i in held.get("GlobalSecondaryIndexes", []) if i["IndexName"] == STATUS_INDEX]
+    (index,) = [i for i in held.get("GlobalSecondaryIndexes", []) if i["IndexName"] == IN_FLIGHT_INDEX]
     assert index["KeySchema"] == [
-        {"AttributeName": "status", "KeyType": "HASH"},
-        {"AttributeName": "updated_at", "KeyType": "RANGE"},
+        {"AttributeName": IN_FLIGHT_SHARD, "KeyType": "HASH"},
+        {"AttributeName": DUE_AT, "KeyType": "RANGE"},
     ]
     assert index["Projection"]["ProjectionType"] == "KEYS_ONLY"
     found = local_stack.client("dynamodb").query(
         TableName=orders_table,
-        IndexName=STATUS_INDEX,
-        KeyConditionExpression="#s = :s",
-        ExpressionAttributeNames={"#s": "status"},
-        ExpressionAttributeValues={":s": {"S": "RECEIVED"}},
+        IndexName=IN_FLIGHT_INDEX,
+        KeyConditionExpression="#shard = :shard AND #due <= :now",
+        ExpressionAttributeNames={"#shard": IN_FLIGHT_SHARD, "#due": DUE_AT},
+        ExpressionAttributeValues={":shard": {"S": "00"}, ":now": {"S": "9999-12-31T00:00:00.000Z"}},
     )
     assert found["Items"] == []
 
