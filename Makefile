@@ -16,10 +16,12 @@ help:
 	@echo "make package build the handler archive and the Lambda layer into build/"
 	@echo "make bench      time POST /order and the workflow on the emulator"
 	@echo "make bench-local  time make run to a healthy API, one order and 100 orders on the local stack"
-	@echo "make resources  list what pulumi up creates per stack (program run under mocks)"
+	@echo "make resources  list what pulumi up creates per stack, with the settings that differ (ARGS=\"dev\" for one)"
 	@echo "make lock    re-resolve requirements-dev.in into requirements-dev.txt"
 
-$(STAMP): requirements.txt requirements-dev.txt
+# The stamp is named by the pins' checksum: a changed pin needs a new one, while a checkout
+# that only touches the files (newer mtimes, same pins) reinstalls nothing.
+$(STAMP):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "DOFS needs Python 3.11 or newer")'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
@@ -65,7 +67,7 @@ bench-local:
 	$(PYTHON) benchmarks/bench_local_stack.py --orders 100 $(ARGS)
 
 resources: setup
-	$(PY) -m tests.support.inventory dev prod
+	@$(PY) -m local resources $(ARGS)
 
 lock:
 	$(PYTHON) -m venv /tmp/dofs-lock-venv

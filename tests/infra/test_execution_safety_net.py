@@ -9,8 +9,8 @@ from pydantic import TypeAdapter
 
 from components.order_workflow import FAILURE_EVENT_TEMPLATE
 from handlers.models import RecordWorkflowFailure, StorageRequest
+from local.recorded_program import ProgramRun, RecordedResource, record_program
 from tests.infra import helpers as h
-from tests.support.pulumi_program import ProgramRun, RecordedResource, run_program
 
 
 def _rule(run: ProgramRun) -> RecordedResource:
@@ -68,7 +68,7 @@ def test_only_this_rule_may_invoke_order_storage(stack_run: ProgramRun) -> None:
 
 
 def test_express_workflows_have_no_rule_because_they_emit_no_status_events() -> None:
-    run = run_program("dev", {"dofs:workflowType": "EXPRESS"})
+    run = record_program("dev", {"dofs:workflowType": "EXPRESS"})
 
     # Only the reconciler's schedule is left, and nothing may invoke order_storage.
     (rule,) = run.of_type(h.EVENT_RULE)

@@ -10,8 +10,9 @@ import pytest
 
 from components.config import parse_settings
 from handlers import settings as env
+from local.pulumi_runner import stack_config
+from local.recorded_program import ProgramRun, record_program
 from tests.infra import helpers as h
-from tests.support.pulumi_program import ProgramRun, run_program, stack_config
 
 
 def _variables(run: ProgramRun, component: str) -> dict[str, Any]:
@@ -39,7 +40,7 @@ def test_validator_is_told_nothing_but_its_environment(stack_run: ProgramRun) ->
 
 
 def test_every_function_logs_at_the_configured_level() -> None:
-    run = run_program("dev", {"dofs:logLevel": "WARNING"})
+    run = record_program("dev", {"dofs:logLevel": "WARNING"})
     for component in h.FUNCTIONS:
         assert _variables(run, component)["LOG_LEVEL"] == "WARNING", component
 
@@ -64,7 +65,7 @@ def test_fulfill_order_gets_the_orders_table_and_the_success_rate(
 
 
 def test_success_rate_override_reaches_fulfill_order() -> None:
-    run = run_program("dev", {"dofs:fulfillmentSuccessRate": "0.25"})
+    run = record_program("dev", {"dofs:fulfillmentSuccessRate": "0.25"})
     variables = _variables(run, h.FULFILL_ORDER)
     assert env.success_rate(variables) == Decimal("0.25")
 
@@ -125,7 +126,7 @@ def test_reconciler_thresholds_follow_overrides() -> None:
         "dofs:maxReceiveCount": "4",
         "dofs:fulfillTimeoutSeconds": "20",
     }
-    run = run_program("dev", overrides)
+    run = record_program("dev", overrides)
     variables = _variables(run, h.RECONCILER)
     assert variables[env.RECONCILE_RECEIVED_AFTER_SECONDS] == "300"
     assert variables[env.RECONCILE_MAX_ATTEMPTS] == "7"

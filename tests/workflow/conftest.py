@@ -12,13 +12,13 @@ import boto3
 import pytest
 
 from local.lambda_runtime import InProcessLambdaRuntime
+from local.recorded_program import ProgramRun, record_program
 from tests.support.emulator import in_process_emulator, provision, wait_for_execution
-from tests.support.pulumi_program import ProgramRun, run_program
 
 
 @pytest.fixture(scope="module")
 def program() -> ProgramRun:
-    return run_program("dev")
+    return record_program("dev")
 
 
 @dataclass
