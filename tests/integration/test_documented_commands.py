@@ -128,6 +128,13 @@ class Outcome:
     def fail(self, command: Command, problem: str) -> None:
         self.problems.append(f"{command.where}: {command.text!r}\n    {problem}")
 
+    def stop_smokes(self) -> None:
+        """Ends any smoke run still going (when the test failed before it was waited for)."""
+        for _, _, process in self.smokes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
 
 def _output(finished: subprocess.CompletedProcess[str]) -> str:
     return f"exit {finished.returncode}: {(finished.stdout + finished.stderr).strip()[-600:]}"
@@ -224,7 +231,11 @@ def smoke_run(shell: Shell, command: Command) -> str:
     if not started:
         return command.text
     words = shlex.split(started[-1])
-    return repr(sorted(vars(smoke.build_parser().parse_args(words[words.index("smoke") + 1 :])).items()))
+    try:
+        options = smoke.build_parser().parse_args(words[words.index("smoke") + 1 :])
+    except SystemExit:  # refused flags: the run itself reports them
+        return command.text
+    return repr(sorted(vars(options).items()))
 
 
 def start_smokes(shell: Shell, commands: list[Command], outcome: Outcome) -> None:
@@ -249,7 +260,9 @@ def run_commands(shell: Shell, commands: list[Command], outcome: Outcome) -> Non
         words, kind = command.words, kind_of(command)
         if kind == "not run" or words[:2] == ["make", "smoke"]:
             continue
-        if kind == "flags":
+        if kind == "unknown":  # never run a command nobody has classified
+            outcome.fail(command, "in no table of documented_commands.py")
+        elif kind == "flags":
             check_server_flags(shell, command, outcome)
         elif words[0] == "export":
             shell.exports.append(command.text)
@@ -298,11 +311,14 @@ def test_the_readme_and_the_banner_work_as_printed(
     ]
     banner_shell = Shell(shell_environment(prod_stack, tmp_path), "prod")
     sessions.append((banner_shell, banner_in(prod_stack.console).commands))
-    for shell, commands in sessions:
-        start_smokes(shell, commands, outcome)
-    for shell, commands in sessions:
-        run_commands(shell, commands, outcome)
-    check_smokes(outcome)
+    try:
+        for shell, commands in sessions:
+            start_smokes(shell, commands, outcome)
+        for shell, commands in sessions:
+            run_commands(shell, commands, outcome)
+        check_smokes(outcome)
+    finally:
+        outcome.stop_smokes()
 
     assert outcome.problems == [], "\n".join(outcome.problems)
     assert banner_shell.order_id is not None, "the banner placed no order"
