@@ -10,7 +10,7 @@ export AWS_DEFAULT_REGION ?= ap-south-1
 help:
 	@echo "make test    set up .venv, lint, type-check and run every test tier"
 	@echo "make run     run DOFS locally: API on :8080, AWS emulator on :4566 (ARGS=\"--port 9000 --stack prod ...\")"
-	@echo "make smoke   run the smoke scenarios against URL (default the local API; URL=\$$(pulumi stack output api_url))"
+	@echo "make smoke   run the smoke scenarios against URL (default the local API; URL=\$$(pulumi stack output api_url)); ARGS=\"--stack prod\" predicts from that stack"
 	@echo "make redrive ARGS=\"--outputs FILE [--endpoint-url URL] [--dlq] [--dry-run]\"  send FULFILLMENT_FAILED orders back to the queue"
 	@echo "make soak    2,000 orders with faults on through the local stack; checks nothing is lost or doubled (ARGS=\"--orders N\")"
 	@echo "make package build the handler archive and the Lambda layer into build/"
