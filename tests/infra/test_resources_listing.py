@@ -60,10 +60,12 @@ def test_one_override_differs_in_that_setting_and_what_derives_from_it(dev_run: 
 
     assert differing == {
         ("aws:sqs/queue:Queue", "order-queue"): ["redrivePolicy.maxReceiveCount"],
-        # the reconciler waits out every redelivery before it re-enqueues a pending order
+        # the reconciler waits out every redelivery before it re-enqueues a pending order,
+        # and a new order is due only once they are over
         ("aws:lambda/function:Function", "reconciler"): [
             "environment.variables.RECONCILE_PENDING_AFTER_SECONDS"
         ],
+        ("aws:lambda/function:Function", "api-handler"): ["environment.variables.ORDER_DUE_SECONDS"],
     }
 
 
