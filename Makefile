@@ -10,17 +10,19 @@ export AWS_DEFAULT_REGION ?= ap-south-1
 help:
 	@echo "make test    set up .venv, lint, type-check and run every test tier"
 	@echo "make run     run DOFS locally: API on :8080, AWS emulator on :4566 (ARGS=\"--port 9000 --stack prod ...\")"
-	@echo "make smoke   run the smoke scenarios against URL (default the local API; URL=\$$(pulumi stack output api_url))"
+	@echo "make smoke   run the smoke scenarios against URL (default the local API; URL=\$$(pulumi stack output api_url)); ARGS=\"--stack prod\" predicts from that stack"
 	@echo "make redrive ARGS=\"--outputs FILE [--endpoint-url URL] [--dlq] [--dry-run]\"  send FULFILLMENT_FAILED orders back to the queue"
 	@echo "make soak    2,000 orders with faults on through the local stack; checks nothing is lost or doubled (ARGS=\"--orders N\")"
 	@echo "make cost    the bill per million orders and the sustained orders/s, measured on the local stack (ARGS=\"--stack prod --orders 500 --markdown\")"
 	@echo "make package build the handler archive and the Lambda layer into build/"
 	@echo "make bench      time POST /order and the workflow on the emulator"
 	@echo "make bench-local  time make run to a healthy API, one order and 100 orders on the local stack"
-	@echo "make resources  list what pulumi up creates per stack (program run under mocks)"
+	@echo "make resources  list what pulumi up creates per stack, with the settings that differ (ARGS=\"dev\" for one)"
 	@echo "make lock    re-resolve requirements-dev.in into requirements-dev.txt"
 
-$(STAMP): requirements.txt requirements-dev.txt
+# The stamp is named by the pins' checksum: a changed pin needs a new one, while a checkout
+# that only touches the files (newer mtimes, same pins) reinstalls nothing.
+$(STAMP):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "DOFS needs Python 3.11 or newer")'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
@@ -69,7 +71,7 @@ bench-local:
 	$(PYTHON) benchmarks/bench_local_stack.py --orders 100 $(ARGS)
 
 resources: setup
-	$(PY) -m tests.support.inventory dev prod
+	@$(PY) -m local resources $(ARGS)
 
 lock:
 	$(PYTHON) -m venv /tmp/dofs-lock-venv

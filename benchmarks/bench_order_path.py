@@ -18,8 +18,8 @@ from pathlib import Path
 import boto3
 
 from local.lambda_runtime import InProcessLambdaRuntime
+from local.recorded_program import record_program
 from tests.support.emulator import in_process_emulator, provision, wait_for_execution
-from tests.support.pulumi_program import run_program
 
 ORDER = json.loads((Path(__file__).parents[1] / "tests/fixtures/valid_order.json").read_text())
 
@@ -47,7 +47,7 @@ def main() -> None:
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 
     started = time.perf_counter()
-    program = run_program("dev", {"dofs:logLevel": "WARNING"})  # keep handler logs off the figures
+    program = record_program("dev", {"dofs:logLevel": "WARNING"})  # keep handler logs off the figures
     elapsed_ms = (time.perf_counter() - started) * 1000
     print(f"program under mocks: {elapsed_ms:.0f} ms, {len(program.resources)} resources")
 

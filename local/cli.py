@@ -3,6 +3,7 @@
 python -m local run [--port 8080] [--aws-port 4566] [--stack dev] [--config KEY=VALUE ...]
                     [--fault POINT=RATE ...] [--fault-seed N] [--schedule-every SECONDS]
 python -m local smoke --url URL [--stack dev]
+python -m local resources [STACK ...]
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any, NoReturn, TextIO
 
 from components.config import StackConfigError
 from handlers.faults import FaultPlan, FaultPoint
-from local import smoke
+from local import resources, smoke
 from local.console import StatusBoard, banner, configure_logging
 from local.errors import LocalStackError
 from local.pulumi_runner import PROJECT_ROOT, add_config_option
@@ -219,7 +220,7 @@ def run(argv: list[str], console: TextIO) -> int:
     return 0
 
 
-USAGE = "usage: python -m local {run,smoke} [options]   (--help after a command for its options)"
+USAGE = "usage: python -m local {run,smoke,resources} [options]   (--help after a command for its options)"
 
 
 def main(argv: list[str]) -> int:
@@ -231,5 +232,7 @@ def main(argv: list[str]) -> int:
         return run(rest, sys.stdout)
     if command == "smoke":
         return smoke.main(rest)
+    if command == "resources":
+        return resources.main(rest)
     print(f"unknown command {command!r}; {USAGE}", file=sys.stderr)
     return 2

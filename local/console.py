@@ -5,6 +5,7 @@ the local log file."""
 from __future__ import annotations
 
 import logging
+import shlex
 import threading
 import time
 from collections import Counter
@@ -130,7 +131,17 @@ def configure_logging(log_file: Path, console: TextIO) -> TextIO:
     return stream
 
 
+SAMPLE_ORDER_LINES = (
+    '"customer_id": "cust_123",',
+    '"items": [{"product_id": "prod_001", "quantity": 2, "price": 29.99}],',
+    '"total_amount": 59.98,',
+    '"shipping_address": {"street": "123 Main St", "city": "Anytown", "state": "CA", "zip": "12345"}',
+)
+
+
 def banner(stack: LocalStack, log_file: Path, outputs_file: Path) -> str:
+    """What ``make run`` prints once the stack is up: each command in it runs as printed
+    (tests/integration/test_documented_commands.py runs them)."""
     endpoint, outputs = stack.aws_endpoint, stack.outputs
     api, aws = stack.api_url, f".venv/bin/aws --endpoint-url {endpoint}"
     lines = [
@@ -140,10 +151,10 @@ def banner(stack: LocalStack, log_file: Path, outputs_file: Path) -> str:
         f"  AWS emulator   {endpoint}",
         f"  Log file       {log_file}",
         "",
-        "Place an order:",
-        f"  curl -s -X POST {api}/order -H 'Content-Type: application/json' \\",
-        '    -d \'{"customer_id": "cust_123", "items": [{"product_id": "prod_001", '
-        '"quantity": 2, "price": "29.99"}]}\'',
+        "Place an order (the answer is 202 with its order_id), then look it up:",
+        f"  curl -s -i -X POST {api}/order -H 'Content-Type: application/json' -d '{{",
+        *(f"      {line}" for line in SAMPLE_ORDER_LINES[:-1]),
+        f"      {SAMPLE_ORDER_LINES[-1]}}}'",
         f"  curl -s {api}/orders/<order_id>",
         "",
         "Look inside with the AWS CLI in .venv (any credentials will do):",
@@ -152,8 +163,9 @@ def banner(stack: LocalStack, log_file: Path, outputs_file: Path) -> str:
         f"  {aws} stepfunctions list-executions --state-machine-arn {outputs['state_machine_arn']}",
         f"  {aws} sqs get-queue-attributes --attribute-names All --queue-url {outputs['order_queue_url']}",
         "",
-        f"Smoke test: make smoke URL={api}   (or .venv/bin/python -m local smoke --url {api})",
-        f'Retry final failures: make redrive ARGS="--outputs {outputs_file}"   (--dry-run to look first)',
+        *_smoke_lines(stack),
+        "Send final failures round again (add --dry-run to look first):",
+        f'  make redrive ARGS="--outputs {shlex.quote(str(outputs_file))}"',
         "",
         *_schedule_lines(stack),
         *_not_served_lines(stack),
@@ -162,6 +174,18 @@ def banner(stack: LocalStack, log_file: Path, outputs_file: Path) -> str:
         "Ctrl-C stops everything. Counters follow as orders flow:",
     ]
     return "\n".join(lines)
+
+
+def _smoke_lines(stack: LocalStack) -> list[str]:
+    """``make smoke`` for this stack: its settings, and this run's overrides, predict the outcome."""
+    arguments = ["--stack", stack.options.stack]
+    for key, value in stack.options.config.items():
+        arguments += ["--config", f"{key}={value}"]
+    faults = " (injected faults will fail some)" if stack.options.faults is not None else ""
+    return [
+        f"Run the smoke scenarios against this stack{faults}:",
+        f'  make smoke URL={stack.api_url} ARGS="{shlex.join(arguments)}"',
+    ]
 
 
 def _fault_lines(stack: LocalStack) -> list[str]:

@@ -26,6 +26,7 @@ from botocore.client import BaseClient
 from botocore.exceptions import ReadTimeoutError
 
 from local.lambda_runtime import invoke_function
+from local.server_errors import CLIENT_DISCONNECTS, log_client_gone, log_request_failure
 
 logger = logging.getLogger("dofs.local.gateway")
 
@@ -174,6 +175,9 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # the default 5 drops connections from a handful of concurrent clients
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        log_request_failure(logger, client_address)
+
 
 class LocalGateway:
     """Serves the API on a listening socket until ``stop()``."""
@@ -246,24 +250,38 @@ def _handler_class(gateway: LocalGateway) -> type[BaseHTTPRequestHandler]:
         protocol_version = "HTTP/1.1"
         server_version = "dofs-local-gateway"
 
+        def handle(self) -> None:
+            try:
+                super().handle()
+            except CLIENT_DISCONNECTS as exc:
+                self.close_connection = True
+                log_client_gone(logger, self.client_address, exc, "before the response was sent")
+
         def _serve(self) -> None:
             refusal = _refusal(self.headers.get("Content-Length"), self.headers.get("Transfer-Encoding"))
             if refusal is not None:
                 self.close_connection = True
                 self._respond(refusal)
                 return
-            split = urlsplit(self.path)
             length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length)
+            if len(body) < length:  # the client closed mid-body: nothing to forward, nobody to answer
+                self.close_connection = True
+                logger.info(
+                    "client %s:%s went away after %d of %d body bytes; %s %s not forwarded",
+                    *self.client_address[:2],
+                    len(body),
+                    length,
+                    self.command,
+                    self.path,
+                )
+                return
+            split = urlsplit(self.path)
             headers: dict[str, list[str]] = {}
             for name, value in self.headers.items():
                 headers.setdefault(name, []).append(value)
             request = GatewayRequest(
-                self.command,
-                split.path or "/",
-                split.query,
-                headers,
-                self.rfile.read(length),
-                self.client_address[0],
+                self.command, split.path or "/", split.query, headers, body, self.client_address[0]
             )
             try:
                 response = gateway.handle(request)

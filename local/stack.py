@@ -13,11 +13,12 @@ import json
 import logging
 import os
 import socket
+import sys
 import threading
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from unittest import mock
 
 import boto3
@@ -25,7 +26,7 @@ from botocore.client import BaseClient
 from botocore.config import Config
 from moto.core.config import default_user_config
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, ThreadedWSGIServer
 
 from components.config import parse_settings
 from handlers.aws import reset_clients
@@ -42,8 +43,13 @@ from local.injected_faults import refused_enqueues
 from local.lambda_runtime import InProcessLambdaRuntime
 from local.pulumi_runner import run_program, stack_config
 from local.scheduler import ScheduledInvoker, schedules_in
+from local.server_errors import describe, log_client_gone, log_request_failure
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 logger = logging.getLogger("dofs.local")
+emulator_logger = logging.getLogger("dofs.local.emulator")
 
 HOST = "127.0.0.1"
 DEFAULT_API_PORT = 8080
@@ -93,6 +99,38 @@ def listening_socket(port: int, option: str) -> socket.socket:
             raise PortInUseError(port, option) from exc
         raise
     return listener
+
+
+class _EmulatorRequestHandler(MotoRequestHandler):
+    def connection_dropped(self, error: BaseException, environ: Any = None) -> None:
+        log_client_gone(emulator_logger, self.client_address, error, "before the response was sent")
+
+
+class _EmulatorServer(ThreadedWSGIServer):
+    """moto's server, whose request failures are one line in the log, never a traceback."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        log_request_failure(emulator_logger, client_address)
+
+
+def _one_line_errors(app: WSGIApplication) -> WSGIApplication:
+    """werkzeug logs an application error as a multi-line traceback; this answers the same
+    500 and logs one line (a bad request from a client can make moto raise)."""
+
+    def guarded(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            return app(environ, start_response)
+        except Exception as exc:
+            emulator_logger.info(
+                "%s %s failed in the emulator: %s",
+                environ.get("REQUEST_METHOD"),
+                environ.get("PATH_INFO"),
+                describe(exc),
+            )
+            start_response("500 INTERNAL SERVER ERROR", [("Content-Type", "text/plain")], sys.exc_info())
+            return [b"emulator error"]
+
+    return guarded
 
 
 def _shut_down(server: BaseWSGIServer, thread: threading.Thread) -> None:
@@ -166,12 +204,11 @@ class LocalStack:
     def _start_emulator(self) -> None:
         # Bound here, not by werkzeug, which answers a busy port with sys.exit(1).
         with listening_socket(self.options.aws_port, "--aws-port") as listener:
-            server = make_server(
+            server = _EmulatorServer(
                 HOST,
                 self.options.aws_port,
-                DomainDispatcherApplication(create_backend_app),
-                threaded=True,
-                request_handler=MotoRequestHandler,
+                _one_line_errors(DomainDispatcherApplication(create_backend_app)),
+                _EmulatorRequestHandler,
                 fd=listener.fileno(),  # the server keeps a duplicate of it
             )
         thread = threading.Thread(target=server.serve_forever, name="aws-emulator", daemon=True)

@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import pytest
 
+from local.recorded_program import ProgramRun, record_program
 from tests.infra.helpers import STACKS, StackConfig
-from tests.support.pulumi_program import ProgramRun, run_program
 
 
 @pytest.fixture(scope="session")
 def dev_run() -> ProgramRun:
-    return run_program("dev")
+    return record_program("dev")
 
 
 @pytest.fixture(scope="session")
 def prod_run() -> ProgramRun:
-    return run_program("prod")
+    return record_program("prod")
 
 
 @pytest.fixture(scope="session", params=STACKS)

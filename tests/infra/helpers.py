@@ -14,7 +14,8 @@ from decimal import Decimal
 from typing import Any
 
 from components.config import StackSettings
-from tests.support.pulumi_program import ProgramRun, RecordedResource, stack_config
+from local.pulumi_runner import stack_config
+from local.recorded_program import ProgramRun, RecordedResource
 
 STACKS = ("dev", "prod")
 

@@ -9,8 +9,8 @@ import pytest
 import components.order_api
 import handlers.api_routes
 from handlers.api_routes import RESOURCES, ROUTES, Operation, Route
+from local.recorded_program import ProgramRun, RecordedResource, record_program
 from tests.infra import helpers as h
-from tests.support.pulumi_program import ProgramRun, RecordedResource, run_program
 
 
 def _handler_invoke_arn(run: ProgramRun) -> str:
@@ -148,7 +148,7 @@ def test_deployment_has_a_redeployment_hash(stack_run: ProgramRun) -> None:
 
 
 def test_redeployment_hash_is_stable_on_an_identical_run(dev_run: ProgramRun) -> None:
-    assert h.redeployment_hash(run_program("dev")) == h.redeployment_hash(dev_run)
+    assert h.redeployment_hash(record_program("dev")) == h.redeployment_hash(dev_run)
 
 
 def _run_with_routes(monkeypatch: pytest.MonkeyPatch, routes: tuple[Route, ...]) -> ProgramRun:
@@ -156,7 +156,7 @@ def _run_with_routes(monkeypatch: pytest.MonkeyPatch, routes: tuple[Route, ...])
     for module in (handlers.api_routes, components.order_api):
         monkeypatch.setattr(module, "ROUTES", routes)
         monkeypatch.setattr(module, "RESOURCES", resources)
-    return run_program("dev")
+    return record_program("dev")
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
 """A bad stack setting stops the program with a StackConfigError that names the key.
 
 Most cases call ``parse_settings`` directly with the dev YAML plus one bad value; two go
-through ``run_program`` to prove the real program stops, and a normal run afterwards
+through ``record_program`` to prove the real program stops, and a normal run afterwards
 proves a failed run leaves Pulumi's mock runtime usable.
 """
 
@@ -10,8 +10,9 @@ from __future__ import annotations
 import pytest
 
 from components.config import StackConfigError, parse_settings
+from local.pulumi_runner import stack_config
+from local.recorded_program import ProgramRun, record_program
 from tests.infra import helpers as h
-from tests.support.pulumi_program import ProgramRun, run_program, stack_config
 
 INVALID = [
     pytest.param("dofs:maxReceiveCount", "abc", id="max-receive-count-not-a-number"),
@@ -92,23 +93,23 @@ def test_other_namespaces_are_not_dofs_business() -> None:
 
 def test_program_stops_on_an_invalid_value() -> None:
     with pytest.raises(StackConfigError, match=r"^dofs:maxReceiveCount:"):
-        run_program("dev", {"dofs:maxReceiveCount": "abc"})
+        record_program("dev", {"dofs:maxReceiveCount": "abc"})
 
 
 def test_program_stops_on_an_invalid_reconcile_interval() -> None:
     with pytest.raises(StackConfigError, match=r"^dofs:reconcileIntervalMinutes:"):
-        run_program("dev", {"dofs:reconcileIntervalMinutes": "0"})
+        record_program("dev", {"dofs:reconcileIntervalMinutes": "0"})
 
 
 def test_program_stops_without_a_region() -> None:
     with pytest.raises(StackConfigError, match=r"^aws:region:"):
-        run_program("dev", {"aws:region": ""})
+        record_program("dev", {"aws:region": ""})
 
 
 def test_a_failed_run_leaves_the_runtime_usable(dev_run: ProgramRun) -> None:
     with pytest.raises(StackConfigError, match=r"^dofs:workflowType:"):
-        run_program("dev", {"dofs:workflowType": "FAST"})
-    again = run_program("dev")
+        record_program("dev", {"dofs:workflowType": "FAST"})
+    again = record_program("dev")
     # Registration order is asynchronous, so compare the sets of resources.
     assert sorted((r.type, r.name) for r in again.resources) == sorted(
         (r.type, r.name) for r in dev_run.resources
@@ -155,4 +156,4 @@ def test_five_minutes_is_the_longest_express_workflow_and_standard_may_run_longe
 
 def test_prod_cannot_be_given_a_workflow_timeout_its_express_type_refuses() -> None:
     with pytest.raises(StackConfigError, match=r"^dofs:workflowTimeoutSeconds:.*EXPRESS"):
-        run_program("prod", {"dofs:workflowTimeoutSeconds": "600"})
+        record_program("prod", {"dofs:workflowTimeoutSeconds": "600"})

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
+from local.recorded_program import ProgramRun
 from tests.infra import helpers as h
-from tests.support.pulumi_program import ProgramRun
 
 
 def test_tables_follow_protect_data(stack_run: ProgramRun, config: h.StackConfig) -> None:

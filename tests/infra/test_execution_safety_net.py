@@ -12,8 +12,8 @@ from pydantic import TypeAdapter
 
 from components.order_workflow import FAILURE_EVENT_TEMPLATE
 from handlers.models import RecordWorkflowFailure, StorageRequest
+from local.recorded_program import ProgramRun, RecordedResource, record_program
 from tests.infra import helpers as h
-from tests.support.pulumi_program import ProgramRun, RecordedResource, run_program
 
 
 def _rule(run: ProgramRun) -> RecordedResource:
@@ -78,7 +78,7 @@ def test_only_this_rule_may_invoke_order_storage(dev_run: ProgramRun) -> None:
 def test_express_workflows_have_no_rule_because_they_emit_no_status_events(
     stack: str, overrides: dict[str, str]
 ) -> None:
-    run = run_program(stack, overrides)
+    run = record_program(stack, overrides)
 
     assert h.state_machine(run).inputs["type"] == "EXPRESS"
     # Only the reconciler's schedule is left, and nothing may invoke order_storage.

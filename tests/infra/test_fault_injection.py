@@ -6,8 +6,9 @@ import pytest
 
 from components.config import KNOWN_KEYS, StackConfigError, parse_settings
 from handlers.faults import DOFS_FAULTS
+from local.pulumi_runner import stack_config
+from local.recorded_program import ProgramRun
 from tests.infra import helpers as h
-from tests.support.pulumi_program import ProgramRun, stack_config
 
 
 def test_no_function_is_given_a_fault_plan(stack_run: ProgramRun) -> None:

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from components.packaging import LAYER_PYTHON_VERSION
+from local.pulumi_runner import PROJECT_ROOT
+from local.recorded_program import ProgramRun, RecordedResource, record_program
 from tests.infra import helpers as h
-from tests.support.pulumi_program import PROJECT_ROOT, ProgramRun, RecordedResource, run_program
 
 SUPPORTED_RUNTIMES = {"python3.12", "python3.13"}
 
@@ -96,7 +97,7 @@ def test_timeouts_and_memory_follow_overrides() -> None:
         "dofs:lambdaTimeoutSeconds": "12",
         "dofs:lambdaMemoryMb": "1024",
     }
-    run = run_program("dev", overrides)
+    run = record_program("dev", overrides)
     config = h.StackConfig("dev", overrides)
     for component in h.FUNCTIONS:
         fn = h.function(run, component)

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from handlers.models import IN_FLIGHT_INDEX
+from local.recorded_program import ProgramRun
 from tests.infra import helpers as h
-from tests.support.pulumi_program import ProgramRun
 
 LOG_WRITE = {"logs:CreateLogStream", "logs:PutLogEvents"}
 # What Lambda needs to send traces (Lambda developer guide, "Using AWS X-Ray").

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.support.pulumi_program import run_program
+from local.recorded_program import record_program
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 TOP_LEVEL = {("aws:lambda/layerVersion:LayerVersion", "python-dependencies")}
@@ -16,14 +16,14 @@ COMPONENTS = {
 
 
 def test_only_the_components_and_the_shared_layer_sit_at_the_top() -> None:
-    run = run_program("dev")
+    run = record_program("dev")
     top = {(r.type, r.name) for r in run.resources if r.parent_type == STACK_TYPE}
 
     assert top == TOP_LEVEL | {(r.type, r.name) for r in run.resources if r.type in COMPONENTS}
 
 
 def test_every_aws_resource_has_a_dofs_component_parent() -> None:
-    run = run_program("dev")
+    run = record_program("dev")
     orphans = [
         (r.type, r.name)
         for r in run.resources
@@ -36,7 +36,7 @@ def test_every_aws_resource_has_a_dofs_component_parent() -> None:
 
 
 def test_each_function_belongs_to_the_component_that_uses_it() -> None:
-    run = run_program("dev")
+    run = record_program("dev")
     owners = {r.name: r.parent_type for r in run.of_type("dofs:index:PythonFunction")}
 
     assert owners == {
@@ -52,7 +52,7 @@ def test_each_function_belongs_to_the_component_that_uses_it() -> None:
 
 
 def test_the_reconcile_schedule_belongs_to_the_reconciler() -> None:
-    run = run_program("dev")
+    run = record_program("dev")
     owned = {
         (r.type, r.name): r.parent_type
         for r in run.resources

@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
+from local.recorded_program import ProgramRun, RecordedResource, record_program
 from tests.infra import helpers as h
-from tests.support.pulumi_program import ProgramRun, RecordedResource, run_program
 
 
 def _mapping_from(run: ProgramRun, queue: RecordedResource) -> RecordedResource:
@@ -45,7 +45,7 @@ def test_dlq_itself_has_no_redrive(stack_run: ProgramRun) -> None:
 
 
 def test_max_receive_count_override_reaches_the_redrive_policy() -> None:
-    run = run_program("dev", {"dofs:maxReceiveCount": "7"})
+    run = record_program("dev", {"dofs:maxReceiveCount": "7"})
     assert json.loads(h.order_queue(run).inputs["redrivePolicy"])["maxReceiveCount"] == 7
 
 
@@ -75,7 +75,7 @@ def test_visibility_timeout_is_at_least_six_times_the_consumer_timeout(
 
 
 def test_order_queue_visibility_follows_the_fulfill_timeout_and_batching_window() -> None:
-    run = run_program(
+    run = record_program(
         "dev",
         {
             "dofs:fulfillTimeoutSeconds": "100",

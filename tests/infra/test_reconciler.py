@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from local.recorded_program import ProgramRun, RecordedResource, record_program
 from tests.infra import helpers as h
-from tests.support.pulumi_program import ProgramRun, RecordedResource, run_program
 
 
 def _rule(run: ProgramRun) -> RecordedResource:
@@ -30,7 +30,7 @@ def test_dev_and_prod_reconcile_every_minute(stack: str, request: pytest.Fixture
     ("minutes", "expression"), [("5", "rate(5 minutes)"), ("1440", "rate(1440 minutes)")]
 )
 def test_the_interval_comes_from_config(minutes: str, expression: str) -> None:
-    run = run_program("dev", {"dofs:reconcileIntervalMinutes": minutes})
+    run = record_program("dev", {"dofs:reconcileIntervalMinutes": minutes})
     assert _rule(run).inputs["scheduleExpression"] == expression
 
 
@@ -57,6 +57,6 @@ def test_the_schedule_invokes_nothing_else(stack_run: ProgramRun) -> None:
 
 def test_express_workflows_are_reconciled_too() -> None:
     """EXPRESS has no safety-net rule, and needs the reconciler all the more."""
-    run = run_program("dev", {"dofs:workflowType": "EXPRESS"})
+    run = record_program("dev", {"dofs:workflowType": "EXPRESS"})
     (target,) = h.targets_of(run, _rule(run))
     assert target.inputs["arn"] == h.function(run, h.RECONCILER).outputs["arn"]

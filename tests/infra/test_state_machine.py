@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from handlers.errors import OrderAlreadyFinalError
+from local.recorded_program import ProgramRun, record_program
 from tests.infra import helpers as h
-from tests.support.pulumi_program import ProgramRun, run_program
 
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 SQS_SEND_MESSAGE = "arn:aws:states:::sqs:sendMessage"
@@ -290,7 +290,7 @@ def test_type_comes_from_config(stack_run: ProgramRun, config: h.StackConfig) ->
 
 
 def test_express_override_makes_an_express_workflow() -> None:
-    run = run_program("dev", {"dofs:workflowType": "EXPRESS"})
+    run = record_program("dev", {"dofs:workflowType": "EXPRESS"})
     assert h.state_machine(run).inputs["type"] == "EXPRESS"
 
 
@@ -306,7 +306,7 @@ def test_logging_from_config_with_execution_data(stack_run: ProgramRun, config: 
 
 
 def test_log_level_override() -> None:
-    run = run_program("dev", {"dofs:workflowLogLevel": "FATAL"})
+    run = record_program("dev", {"dofs:workflowLogLevel": "FATAL"})
     assert h.state_machine(run).inputs["loggingConfiguration"]["level"] == "FATAL"
 
 

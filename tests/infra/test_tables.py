@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from handlers.models import DUE_AT, IN_FLIGHT_INDEX, IN_FLIGHT_SHARD
+from local.recorded_program import ProgramRun, RecordedResource
 from tests.infra import helpers as h
-from tests.support.pulumi_program import ProgramRun, RecordedResource
 
 
 def _indexes(table: RecordedResource) -> list[dict[str, Any]]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 
 from handlers.api_routes import RESOURCES, ROUTES
+from local.recorded_program import ProgramRun
 from tests.infra import helpers as h
-from tests.support.pulumi_program import ProgramRun
 
 EXPECTED_COMPONENTS = Counter(
     {

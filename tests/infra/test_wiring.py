@@ -10,8 +10,9 @@ import pytest
 
 from components.config import parse_settings
 from handlers import settings as env
+from local.pulumi_runner import stack_config
+from local.recorded_program import ProgramRun, record_program
 from tests.infra import helpers as h
-from tests.support.pulumi_program import ProgramRun, run_program, stack_config
 
 
 def _variables(run: ProgramRun, component: str) -> dict[str, Any]:
@@ -64,7 +65,7 @@ def test_api_handler_deadlines_follow_overrides() -> None:
         "dofs:maxReceiveCount": "2",
         "dofs:fulfillTimeoutSeconds": "10",
     }
-    variables = _variables(run_program("dev", overrides), h.API_HANDLER)
+    variables = _variables(record_program("dev", overrides), h.API_HANDLER)
     # 60 s of workflow + 30 + 2 deliveries x 6 x 10 s + the DLQ's 6 x 10 s.
     assert variables[env.ORDER_DUE_SECONDS] == str(60 + 30 + 2 * 60 + 60)
     assert variables[env.RECONCILE_RECEIVED_AFTER_SECONDS] == "30"
@@ -75,7 +76,7 @@ def test_validator_is_told_nothing_but_its_environment(stack_run: ProgramRun) ->
 
 
 def test_every_function_logs_at_the_configured_level() -> None:
-    run = run_program("dev", {"dofs:logLevel": "WARNING"})
+    run = record_program("dev", {"dofs:logLevel": "WARNING"})
     for component in h.FUNCTIONS:
         assert _variables(run, component)["LOG_LEVEL"] == "WARNING", component
 
@@ -106,7 +107,7 @@ def test_fulfill_order_gets_the_orders_table_and_the_success_rate(
 
 
 def test_success_rate_override_reaches_fulfill_order() -> None:
-    run = run_program("dev", {"dofs:fulfillmentSuccessRate": "0.25"})
+    run = record_program("dev", {"dofs:fulfillmentSuccessRate": "0.25"})
     variables = _variables(run, h.FULFILL_ORDER)
     assert env.success_rate(variables) == Decimal("0.25")
 
@@ -167,7 +168,7 @@ def test_reconciler_thresholds_follow_overrides() -> None:
         "dofs:maxReceiveCount": "4",
         "dofs:fulfillTimeoutSeconds": "20",
     }
-    run = run_program("dev", overrides)
+    run = record_program("dev", overrides)
     variables = _variables(run, h.RECONCILER)
     assert variables[env.RECONCILE_RECEIVED_AFTER_SECONDS] == "300"
     assert variables[env.RECONCILE_MAX_ATTEMPTS] == "7"

@@ -12,9 +12,9 @@ import pytest
 
 from handlers.models import DUE_AT, IN_FLIGHT_INDEX, IN_FLIGHT_SHARD
 from local.emulator_mocks import INERT, DeclaredResource
+from local.recorded_program import ProgramRun, RecordedResource, record_program
 from local.scheduler import rate_seconds
 from local.stack import LocalStack, LocalStackOptions
-from tests.support.pulumi_program import ProgramRun, RecordedResource, run_program
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +25,7 @@ def local_stack() -> Iterator[LocalStack]:
 
 @pytest.fixture(scope="module")
 def recorded() -> ProgramRun:
-    return run_program("dev")
+    return record_program("dev")
 
 
 def _key(resource: DeclaredResource | RecordedResource) -> tuple[str, str]:

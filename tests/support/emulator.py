@@ -16,7 +16,7 @@ from local.emulator_fidelity import atomic_conditional_writes
 from local.emulator_mocks import EmulatorMocks
 from local.express_fidelity import express_workflows_as_on_aws
 from local.pulumi_runner import run_program, stack_config
-from tests.support.pulumi_program import ProgramRun
+from local.recorded_program import ProgramRun
 
 MOTO_CONFIG: DefaultConfig = {"stepfunctions": {"execute_state_machine": True}}
 

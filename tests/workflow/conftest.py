@@ -13,13 +13,13 @@ import boto3
 import pytest
 
 from local.lambda_runtime import InProcessLambdaRuntime
+from local.recorded_program import ProgramRun, record_program
 from tests.support.emulator import in_process_emulator, provision, wait_for_execution
-from tests.support.pulumi_program import ProgramRun, run_program
 
 
 @pytest.fixture(scope="module")
 def program() -> ProgramRun:
-    return run_program("dev")
+    return record_program("dev")
 
 
 @dataclass
@@ -127,7 +127,7 @@ def pipeline(program: ProgramRun) -> Iterator[Pipeline]:
 @pytest.fixture(scope="module")
 def express_program() -> ProgramRun:
     """dev's program with prod's workflow type: the same names, an EXPRESS state machine."""
-    return run_program("dev", {"dofs:workflowType": "EXPRESS"})
+    return record_program("dev", {"dofs:workflowType": "EXPRESS"})
 
 
 @pytest.fixture

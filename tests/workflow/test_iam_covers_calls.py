@@ -19,9 +19,9 @@ from botocore.exceptions import EndpointConnectionError
 
 from handlers import aws
 from handlers.models import execution_arn_of
+from local.recorded_program import ProgramRun
 from tests.conftest import load_fixture
 from tests.support.emulator import wait_for_execution
-from tests.support.pulumi_program import ProgramRun
 from tests.workflow.conftest import Pipeline
 from tests.workflow.test_order_workflow import _drain_once, _set_success_rate
 

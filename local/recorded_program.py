@@ -1,4 +1,6 @@
-"""Run the real DOFS Pulumi program under Pulumi's mock runtime and record what it creates."""
+"""Run the real DOFS Pulumi program under Pulumi's mock runtime and record what it creates:
+what ``pulumi up`` would declare, without the Pulumi CLI or a cloud (``python -m local
+resources`` lists it; the infra and workflow tests assert on it)."""
 
 from __future__ import annotations
 
@@ -12,10 +14,7 @@ from moto.core.models import DEFAULT_ACCOUNT_ID
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.settings import get_monitor
 
-from local.pulumi_runner import PROJECT_ROOT, stack_config
-from local.pulumi_runner import run_program as local_run_program
-
-__all__ = ["PROJECT_ROOT", "ProgramRun", "RecordedResource", "RecordingMocks", "run_program", "stack_config"]
+from local.pulumi_runner import run_program, stack_config
 
 
 @dataclass
@@ -135,11 +134,11 @@ class ProgramRun:
         return definition
 
 
-def run_program(stack: str = "dev", overrides: Mapping[str, str] | None = None) -> ProgramRun:
+def record_program(stack: str = "dev", overrides: Mapping[str, str] | None = None) -> ProgramRun:
     """Run ``__main__.py`` for ``stack`` with its YAML config plus ``overrides``."""
     config = {**stack_config(stack), **(overrides or {})}
     mocks = RecordingMocks(config.get("aws:region", "us-east-1"))
-    outputs = local_run_program(mocks, stack, overrides)
+    outputs = run_program(mocks, stack, overrides)
     _record_parents(mocks.resources)
     return ProgramRun(stack, mocks.resources, outputs, dict(overrides or {}))
 
