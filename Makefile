@@ -5,10 +5,11 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt requirements.txt | cksum | cut -d' ' -f1)
 export AWS_DEFAULT_REGION ?= ap-south-1
 
-.PHONY: help setup test lint typecheck unit infra workflow packaging integration run smoke redrive soak cost package resources bench bench-local lock clean
+.PHONY: help setup test check lint typecheck unit infra workflow packaging integration run smoke redrive soak cost package resources bench bench-local lock clean
 
 help:
-	@echo "make test    set up .venv, lint, type-check and run every test tier"
+	@echo "make test    set up .venv, lint, type-check and run every test tier, in parallel, with the time of each"
+	@echo "make check   the quick loop between commits: lint, format, types, unit and infra tiers"
 	@echo "make run     run DOFS locally: API on :8080, AWS emulator on :4566 (ARGS=\"--port 9000 --stack prod ...\")"
 	@echo "make smoke   run the smoke scenarios against URL (default the local API; URL=\$$(pulumi stack output api_url)); ARGS=\"--stack prod\" predicts from that stack"
 	@echo "make redrive ARGS=\"--outputs FILE [--endpoint-url URL] [--dlq] [--dry-run]\"  send FULFILLMENT_FAILED orders back to the queue"
@@ -38,8 +39,11 @@ lint: setup
 typecheck: setup
 	$(PY) -m mypy __main__.py components handlers local ops tests benchmarks
 
-test: lint typecheck
-	$(PY) -m pytest
+test: setup
+	$(PY) -m tests.tiers $(ARGS)
+
+check: setup
+	$(PY) -m tests.tiers --only lint --only format --only typecheck --only unit --only infra $(ARGS)
 
 unit infra workflow packaging integration: setup
 	$(PY) -m pytest tests/$@
