@@ -19,6 +19,7 @@ act once; starting, enqueueing and failing are each idempotent per order anyway.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -115,7 +116,7 @@ class OrderReconciler:
             )
             return True
         if waiting:
-            logger.info(
+            logger.debug(
                 "order queue has a backlog; pending orders wait for it to drain",
                 extra={"waiting_messages": waiting},
             )
@@ -206,5 +207,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     faults.inject_transient(faults.FaultPoint.RECONCILER)
     actions = _reconciler().run(millis_left=getattr(context, "get_remaining_time_in_millis", None))
     summary = {action.value: actions.get(action, 0) for action in Action}
-    logger.info("reconciliation finished", extra=summary)
+    # Once a run; at INFO only when the run found something, not every idle minute.
+    logger.log(
+        logging.INFO if any(summary.values()) else logging.DEBUG, "reconciliation finished", extra=summary
+    )
     return summary
