@@ -10,7 +10,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from handlers.errors import DofsError, PoisonMessageError
-from handlers.models import FulfillmentMessage
+from handlers.models import FulfillmentMessage, build_models
+
+build_models(FulfillmentMessage)
 
 
 class SqsRecord(BaseModel):
