@@ -7,8 +7,10 @@ Since 2025-08-01 Lambda bills the INIT phase of ZIP functions on managed runtime
 cold start waits for it (AWS Compute Blog, "AWS Lambda standardizes billing for INIT
 Phase"). Importing the handler module is the part of INIT that the code decides.
 
-Each figure is the best of ``--runs`` fresh processes ``python -c "import X"``, in
-interleaved rounds, so that a busy spell of this shared machine hits every module alike.
+Each round runs ``python -c "import X"`` once for every module, each in a fresh process.
+Times are the best of the rounds; a ratio is the median over the rounds of a module's
+time over boto3's in the same round, so that a busy (or quiet) spell of this shared
+machine moves both sides of a ratio alike.
 The modules come from the handler archive the program deploys, unpacked into a temporary
 directory and never allowed to write bytecode: as on Lambda, whose read-only
 ``/var/task`` holds no ``__pycache__``, every cold start compiles the handlers' source
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -55,14 +58,14 @@ FLOOR_STATEMENT = (
 )
 
 
-@dataclass
-class Best:
-    cpu_seconds: float = float("inf")
-    wall_seconds: float = float("inf")
+@dataclass(frozen=True)
+class Sample:
+    cpu_seconds: float
+    wall_seconds: float
 
 
-def _run(statement: str, task_root: Path, environment: dict[str, str]) -> tuple[float, float]:
-    """CPU and wall seconds of one fresh interpreter that runs ``statement`` and exits."""
+def _run(statement: str, task_root: Path, environment: dict[str, str]) -> Sample:
+    """CPU and wall time of one fresh interpreter that runs ``statement`` and exits."""
     started = time.perf_counter()
     process = subprocess.Popen([sys.executable, "-c", statement], cwd=task_root, env=environment)
     _, status, usage = os.wait4(process.pid, 0)
@@ -70,19 +73,38 @@ def _run(statement: str, task_root: Path, environment: dict[str, str]) -> tuple[
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise SystemExit(f"python -c {statement!r} failed with exit code {process.returncode}")
-    return usage.ru_utime + usage.ru_stime, wall
+    return Sample(usage.ru_utime + usage.ru_stime, wall)
 
 
-def best_of(statements: dict[str, str], task_root: Path, runs: int) -> dict[str, Best]:
-    """The lowest CPU and wall time of ``runs`` fresh runs of each statement, one round of all at a time."""
+def rounds(statements: dict[str, str], task_root: Path, runs: int) -> list[dict[str, Sample]]:
+    """``runs`` rounds, each running every statement once in a fresh interpreter."""
     environment = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    best = {label: Best() for label in statements}
-    for _ in range(runs):
-        for label, statement in statements.items():
-            cpu, wall = _run(statement, task_root, environment)
-            best[label].cpu_seconds = min(best[label].cpu_seconds, cpu)
-            best[label].wall_seconds = min(best[label].wall_seconds, wall)
-    return best
+    return [
+        {label: _run(statement, task_root, environment) for label, statement in statements.items()}
+        for _ in range(runs)
+    ]
+
+
+@dataclass(frozen=True)
+class Figures:
+    best_cpu_ms: float
+    best_wall_ms: float
+    cpu_ratio: float  # median over rounds of this round's time over boto3's in the same round
+    wall_ratio: float
+    over_floor: float  # median over rounds of (this - floor) / boto3, CPU
+
+
+def figures(label: str, measured: list[dict[str, Sample]]) -> Figures:
+    mine = [r[label] for r in measured]
+    return Figures(
+        best_cpu_ms=min(s.cpu_seconds for s in mine) * 1000,
+        best_wall_ms=min(s.wall_seconds for s in mine) * 1000,
+        cpu_ratio=statistics.median(r[label].cpu_seconds / r[BASELINE].cpu_seconds for r in measured),
+        wall_ratio=statistics.median(r[label].wall_seconds / r[BASELINE].wall_seconds for r in measured),
+        over_floor=statistics.median(
+            (r[label].cpu_seconds - r[FLOOR].cpu_seconds) / r[BASELINE].cpu_seconds for r in measured
+        ),
+    )
 
 
 def _unpack_handler_archive(into: Path) -> Path:
@@ -95,7 +117,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--runs", type=int, default=7, help="fresh processes per module (default 7)")
+    parser.add_argument(
+        "--runs", type=int, default=7, help="rounds, each a fresh process per module (default 7)"
+    )
     parser.add_argument(
         "--max-ratio", type=float, default=1.3, help="largest CPU ratio to boto3 (default 1.3)"
     )
@@ -107,24 +131,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     statements |= {module: f"import {module}" for module in HANDLER_MODULES}
     statements[FLOOR] = FLOOR_STATEMENT
     with tempfile.TemporaryDirectory(prefix="dofs-task-") as scratch:
-        best = best_of(statements, _unpack_handler_archive(Path(scratch)), args.runs)
+        measured = rounds(statements, _unpack_handler_archive(Path(scratch)), args.runs)
 
-    baseline, floor = best[BASELINE], best[FLOOR]
-    print(f"python -c 'import X': best of {args.runs} fresh processes, handlers from the deployed archive")
+    print(f"python -c 'import X', {args.runs} rounds of fresh processes, handlers from the deployed archive")
+    print("times: best of the rounds; x boto3: median of the rounds' ratios")
     print(f"{'':<32} {'cpu ms':>7} {'x boto3':>8} {'wall ms':>8} {'x boto3':>8} {'DOFS code':>10}")
     over = []
-    for label, figures in best.items():
-        cpu_ratio = figures.cpu_seconds / baseline.cpu_seconds
-        wall_ratio = figures.wall_seconds / baseline.wall_seconds
-        # What the handler adds to the floor, in the same unit: CPU time of boto3 alone.
-        own = (figures.cpu_seconds - floor.cpu_seconds) / baseline.cpu_seconds
+    for label in statements:
+        result = figures(label, measured)
+        handler = label in HANDLER_MODULES
         # A handler below the floor (the validator, without boto3) has no share of it to show.
-        own_column = f"{own:+10.2f}" if label in HANDLER_MODULES and own >= 0 else ""
-        over_limit = label in HANDLER_MODULES and cpu_ratio > args.max_ratio
+        own = f"{result.over_floor:+10.2f}" if handler and result.over_floor >= 0 else ""
+        over_limit = handler and result.cpu_ratio > args.max_ratio
         print(
-            f"{label:<32} {figures.cpu_seconds * 1000:7.1f} {cpu_ratio:8.2f} "
-            f"{figures.wall_seconds * 1000:8.1f} {wall_ratio:8.2f} {own_column:>10}"
-            f"{'  over' if over_limit else ''}"
+            f"{label:<32} {result.best_cpu_ms:7.1f} {result.cpu_ratio:8.2f} "
+            f"{result.best_wall_ms:8.1f} {result.wall_ratio:8.2f} {own:>10}{'  over' if over_limit else ''}"
         )
         if over_limit:
             over.append(label)
