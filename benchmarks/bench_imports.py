@@ -143,10 +143,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A handler below the floor (the validator, without boto3) has no share of it to show.
         own = f"{result.over_floor:+10.2f}" if handler and result.over_floor >= 0 else ""
         over_limit = handler and result.cpu_ratio > args.max_ratio
-        print(
+        row = (
             f"{label:<32} {result.best_cpu_ms:7.1f} {result.cpu_ratio:8.2f} "
             f"{result.best_wall_ms:8.1f} {result.wall_ratio:8.2f} {own:>10}{'  over' if over_limit else ''}"
         )
+        print(row.rstrip())
         if over_limit:
             over.append(label)
     if over:
