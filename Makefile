@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt requirements.txt | cksum | cut -d' ' -f1)
 export AWS_DEFAULT_REGION ?= ap-south-1
 
-.PHONY: help setup test check lint typecheck unit infra workflow packaging integration run smoke redrive soak cost package resources bench bench-local lock clean
+.PHONY: help setup test check lint typecheck unit infra workflow packaging integration run smoke redrive soak cost package resources bench bench-local bench-imports lock clean
 
 help:
 	@echo "make test    set up .venv, lint, type-check and run every test tier, in parallel, with the time of each"
@@ -18,6 +18,7 @@ help:
 	@echo "make package build the handler archive and the Lambda layer into build/"
 	@echo "make bench      time POST /order and the workflow on the emulator"
 	@echo "make bench-local  time make run to a healthy API, one order and 100 orders on the local stack"
+	@echo "make bench-imports  time importing each Lambda entry module against boto3 alone (cold starts)"
 	@echo "make resources  list what pulumi up creates per stack, with the settings that differ (ARGS=\"dev\" for one)"
 	@echo "make lock    re-resolve requirements-dev.in into requirements-dev.txt"
 
@@ -70,6 +71,9 @@ cost: setup
 
 bench: setup
 	$(PY) -m benchmarks.bench_order_path --orders 200
+
+bench-imports: setup
+	$(PY) -m benchmarks.bench_imports $(ARGS)
 
 bench-local:
 	$(PYTHON) benchmarks/bench_local_stack.py --orders 100 $(ARGS)

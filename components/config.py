@@ -53,6 +53,8 @@ class StackSettings(BaseModel):
     fulfillment_batch_window_seconds: int = Field(default=0, ge=0, le=300)
     workflow_type: Literal["STANDARD", "EXPRESS"] = "STANDARD"
     workflow_log_level: Literal["ALL", "ERROR", "FATAL", "OFF"] = "ALL"
+    # Execution data is each state's input and output: the order, customer address included.
+    workflow_log_execution_data: bool = False
     api_throttle_rate_limit: Decimal = Field(default=Decimal(50), gt=0, le=10000)
     api_throttle_burst_limit: int = Field(default=100, ge=1, le=5000)
     lambda_memory_mb: int = Field(default=256, ge=128, le=10240)
@@ -62,6 +64,10 @@ class StackSettings(BaseModel):
     max_order_body_bytes: int = Field(default=32 * 1024, ge=256, le=64 * 1024)
     workflow_timeout_seconds: int = Field(default=300, ge=10, le=86400)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    # Lambda's own lines: START, END and REPORT are INFO, so WARN keeps only its warnings.
+    system_log_level: Literal["DEBUG", "INFO", "WARN"] = "INFO"
+    # X-Ray: past one request a second, the share of the API's and the workflow's requests traced.
+    trace_sample_rate: Decimal = Field(default=Decimal("0.05"), ge=0, le=1)
     # The reconciler: how often it runs, how long an order may sit RECEIVED or VALIDATED
     # before it is driven on, and how many times it is driven on before it is failed.
     reconcile_interval_minutes: int = Field(default=1, ge=1, le=1440)

@@ -129,7 +129,7 @@ class OrderWorkflow(pulumi.ComponentResource):
             definition=pulumi.Output.json_dumps(definition),
             logging_configuration={
                 "level": settings.workflow_log_level,
-                "include_execution_data": True,
+                "include_execution_data": settings.workflow_log_execution_data,
                 "log_destination": self.log_group.arn.apply(lambda arn: f"{arn}:*"),
             },
             tracing_configuration={"enabled": True},

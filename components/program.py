@@ -1,4 +1,4 @@
-"""The DOFS stack: tables, queue, workflow, reconciler and API wired together."""
+"""The DOFS stack: tables, queue, workflow, reconciler and API wired together, and traced."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from components.order_tables import OrderTables, OrderTablesArgs
 from components.order_workflow import OrderWorkflow, OrderWorkflowArgs
 from components.packaging import build_handler_archive, build_layer
 from components.python_function import LambdaPackage
+from components.trace_sampling import TraceSampling, TraceSamplingArgs
 
 
 @dataclass
@@ -24,6 +25,7 @@ class Dofs:
     workflow: OrderWorkflow
     reconciler: OrderReconciler
     api: OrderApi
+    trace_sampling: TraceSampling
 
     def outputs(self) -> dict[str, pulumi.Input[str]]:
         return {
@@ -84,4 +86,19 @@ def create_dofs(settings: StackSettings) -> Dofs:
             package=package,
         ),
     )
-    return Dofs(tables=tables, queue=queue, workflow=workflow, reconciler=reconciler, api=api)
+    trace_sampling = TraceSampling(
+        "trace-sampling",
+        TraceSamplingArgs(
+            settings=settings,
+            api_service_name=pulumi.Output.concat(api.rest_api.name, "/", api.stage.stage_name),
+            workflow_service_name=workflow.state_machine.name,
+        ),
+    )
+    return Dofs(
+        tables=tables,
+        queue=queue,
+        workflow=workflow,
+        reconciler=reconciler,
+        api=api,
+        trace_sampling=trace_sampling,
+    )

@@ -12,6 +12,7 @@ from components.config import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, StackSettings
 from components.iam import XRAY_WRITE, PolicyStatement, allow, assume_role_policy, policy_document
 from components.packaging import BuiltArchive
 from handlers import settings as env
+from handlers.observability import LAMBDA_LEVEL_NAMES, LOG_LEVELS
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,14 @@ class PythonFunction(pulumi.ComponentResource):
                 }
             },
             tracing_config={"mode": "Active"},
-            logging_config={"log_format": "Text", "log_group": self.log_group.name},
+            # JSON: Lambda filters each line by its level (handlers.observability) and
+            # drops its own START/END/REPORT lines below the system log level.
+            logging_config={
+                "log_format": "JSON",
+                "application_log_level": LAMBDA_LEVEL_NAMES[LOG_LEVELS[settings.log_level]],
+                "system_log_level": settings.system_log_level,
+                "log_group": self.log_group.name,
+            },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy, self.log_group]),
         )
         self.register_outputs(

@@ -1,7 +1,8 @@
 """Shared boto3 clients, built lazily, and AWS errors translated into DOFS's own exceptions.
 
 Built on first use, not at import, so a test's moto mock is active before any client
-exists; ``reset_clients`` forgets them when the test's emulator goes away.
+exists; ``reset_clients`` forgets them when the test's emulator goes away. When a fault
+plan is set (``handlers.faults``), the clients' calls fail as it says.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def _get(kind: str, factory: Any) -> Any:
 
 def _dynamodb_resource() -> Any:
     resource = boto3.resource("dynamodb")
-    faults.instrument(resource.meta.client)
+    instrument(resource.meta.client)
     return resource
 
 
@@ -37,7 +38,7 @@ def dynamodb_resource() -> Any:
 
 
 def stepfunctions_client() -> Any:
-    return _get("stepfunctions", lambda: faults.instrument(boto3.client("stepfunctions")))
+    return _get("stepfunctions", lambda: instrument(boto3.client("stepfunctions")))
 
 
 def sqs_client() -> Any:
@@ -47,6 +48,44 @@ def sqs_client() -> Any:
 def reset_clients() -> None:
     with _lock:
         _clients.clear()
+
+
+# botocore event → the fault it may raise: (point, error code, HTTP status).
+_CALL_FAULTS = {
+    "before-call.dynamodb": (
+        faults.FaultPoint.DYNAMODB_THROTTLE,
+        "ProvisionedThroughputExceededException",
+        400,
+    ),
+    "before-call.sfn.StartExecution": (faults.FaultPoint.WORKFLOW_START, "ServiceUnavailable", 503),
+}
+
+
+def _call_fault(point: faults.FaultPoint, code: str, status: int) -> Any:
+    def before_call(model: Any, **kwargs: Any) -> None:
+        if faults.fires(point):
+            raise ClientError(
+                {
+                    "Error": {"Code": code, "Message": f"injected fault at {point.value}"},
+                    "ResponseMetadata": {"HTTPStatusCode": status},
+                },
+                model.name,
+            )
+
+    return before_call
+
+
+def instrument(client: Any) -> Any:
+    """Let ``client``'s calls fail as the fault plan says; a no-op without a plan.
+
+    Raised before the request is sent, so botocore's own retries do not hide the fault.
+    """
+    if faults.active_injector() is None:
+        return client
+    events = client.meta.events
+    for event, fault in _CALL_FAULTS.items():
+        events.register(event, _call_fault(*fault), unique_id=f"dofs-fault-{event}")
+    return client
 
 
 THROTTLING_ERROR_CODES = frozenset(

@@ -7,7 +7,8 @@ A fault plan is a JSON document in the ``DOFS_FAULTS`` environment variable::
 Each rate is the probability that the fault fires each time its point is reached. The
 Pulumi program never sets the variable; the local stack sets it from ``--fault``
 options, and a function that finds it on AWS Lambda (where ``AWS_EXECUTION_ENV`` is
-always set) refuses to run.
+always set) refuses to run. The hooks that make AWS calls fail live with the clients, in
+``handlers.aws``: this module stays free of botocore, which the validator never loads.
 """
 
 from __future__ import annotations
@@ -17,9 +18,8 @@ import os
 import random
 import threading
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
-from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from handlers.errors import ConfigurationError, DofsError, TransientStorageError
@@ -58,7 +58,8 @@ Probability = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 
 
 class FaultPlan(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Built on first use: on AWS no plan is ever parsed, so no function pays for its schema.
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     seed: int | None = None
     rates: dict[FaultPoint, Probability] = Field(default_factory=dict)
@@ -122,37 +123,3 @@ def inject_transient(point: FaultPoint) -> None:
 def inject_crash(point: FaultPoint) -> None:
     if fires(point):
         raise InjectedCrashError(f"injected crash at {point.value}")
-
-
-# botocore event → the fault it may raise: (point, error code, HTTP status).
-_CALL_FAULTS = {
-    "before-call.dynamodb": (FaultPoint.DYNAMODB_THROTTLE, "ProvisionedThroughputExceededException", 400),
-    "before-call.sfn.StartExecution": (FaultPoint.WORKFLOW_START, "ServiceUnavailable", 503),
-}
-
-
-def _call_fault(point: FaultPoint, code: str, status: int) -> Any:
-    def before_call(model: Any, **kwargs: Any) -> None:
-        if fires(point):
-            raise ClientError(
-                {
-                    "Error": {"Code": code, "Message": f"injected fault at {point.value}"},
-                    "ResponseMetadata": {"HTTPStatusCode": status},
-                },
-                model.name,
-            )
-
-    return before_call
-
-
-def instrument(client: Any) -> Any:
-    """Let ``client``'s calls fail as the fault plan says; a no-op without a plan.
-
-    Raised before the request is sent, so botocore's own retries do not hide the fault.
-    """
-    if active_injector() is None:
-        return client
-    events = client.meta.events
-    for event, fault in _CALL_FAULTS.items():
-        events.register(event, _call_fault(*fault), unique_id=f"dofs-fault-{event}")
-    return client

@@ -9,6 +9,7 @@ again: the FULFILLED transition is a conditional write.
 from __future__ import annotations
 
 import functools
+import logging
 import random
 from decimal import Decimal
 from enum import StrEnum
@@ -82,7 +83,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str
     def fulfill_record(record: SqsRecord) -> None:
         message = parse_fulfillment_message(record)
         outcome = service.fulfill(message.order_id)
-        logger.info(
+        # A redelivery of a final order is routine: its outcome was logged when it became final.
+        level = logging.INFO if outcome is FulfillmentOutcome.FULFILLED else logging.DEBUG
+        logger.log(
+            level,
             "order fulfillment processed",
             extra={
                 "order_id": message.order_id,

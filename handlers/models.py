@@ -71,7 +71,15 @@ Money = Annotated[Decimal, Field(ge=0, decimal_places=2), AfterValidator(to_cent
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Built when first needed, so that a function pays only for the models it uses; the
+    # modules that use one build it at import (``build_models``), in Lambda's INIT phase.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+
+def build_models(*models: type[BaseModel]) -> None:
+    """Build ``models``' validators and serializers now rather than on the first order."""
+    for model in models:
+        model.model_rebuild()
 
 
 class OrderItem(_Frozen):

@@ -28,11 +28,12 @@ from handlers.errors import (
     OrderTooLargeError,
     WorkflowStartError,
 )
-from handlers.models import OrderStatus, WorkflowInput, dump_json, execution_arn_of, to_cents
+from handlers.models import OrderStatus, WorkflowInput, build_models, dump_json, execution_arn_of, to_cents
 from handlers.observability import get_logger
 from handlers.repository import OrderRepository
 
 logger = get_logger("api_handler")
+build_models(WorkflowInput)
 
 # Fixed namespace: the same Idempotency-Key always names the same order.
 IDEMPOTENCY_NAMESPACE = uuid.UUID("5f0e8a8c-3d5b-4c8e-9a57-3f1f5f1d0b6e")

@@ -9,7 +9,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from handlers.aws import error_code
 from handlers.errors import QueueError
-from handlers.models import FulfillmentMessage
+from handlers.models import FulfillmentMessage, build_models
+
+build_models(FulfillmentMessage)
 
 WAITING_MESSAGE_ATTRIBUTES = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed")
 

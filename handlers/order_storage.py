@@ -15,11 +15,13 @@ from handlers import aws, faults, settings
 from handlers.errors import OrderAlreadyFinalError, OrderStateConflictError
 from handlers.models import (
     FailureStage,
+    Order,
     OrderStatus,
     RecordRejection,
     RecordWorkflowFailure,
     StorageRequest,
     StoreValidatedOrder,
+    build_models,
 )
 from handlers.observability import get_logger
 from handlers.repository import FailedOrderRepository, OrderRepository
@@ -28,6 +30,7 @@ logger = get_logger("order_storage")
 
 MAX_CAUSE_LENGTH = 2000
 _request_adapter: TypeAdapter[StorageRequest] = TypeAdapter(StorageRequest)
+build_models(Order)  # the repository writes the order it was given with Order's own serializer
 
 
 class OrderStorageService:

@@ -23,6 +23,7 @@ conditional claim that moves the order's deadline on, so two runs at once act on
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -107,7 +108,7 @@ class OrderReconciler:
             )
             return True
         if waiting:
-            logger.info(
+            logger.debug(
                 "order queue has a backlog; pending orders wait for it to drain",
                 extra={"waiting_messages": waiting},
             )
@@ -208,5 +209,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     faults.inject_transient(faults.FaultPoint.RECONCILER)
     actions = _reconciler().run(millis_left=getattr(context, "get_remaining_time_in_millis", None))
     summary = {action.value: actions.get(action, 0) for action in Action}
-    logger.info("reconciliation finished", extra=summary)
+    # Once a run; at INFO only when the run found something, not every idle minute.
+    logger.log(
+        logging.INFO if any(summary.values()) else logging.DEBUG, "reconciliation finished", extra=summary
+    )
     return summary

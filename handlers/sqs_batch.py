@@ -9,8 +9,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from handlers.errors import PoisonMessageError
-from handlers.models import FulfillmentMessage
+from handlers.errors import DofsError, PoisonMessageError
+from handlers.models import FulfillmentMessage, build_models
+
+build_models(FulfillmentMessage)
 
 
 class SqsRecord(BaseModel):
@@ -78,10 +80,7 @@ def process_batch(
             order_id = order_id_in(record.body)
             if order_id is not None:
                 fields["order_id"] = order_id
-            logger.warning(
-                "message not processed",
-                extra=fields,
-                exc_info=not isinstance(exc, PoisonMessageError),
-            )
+            # DOFS's own errors say what went wrong; a traceback is for the unexpected.
+            logger.warning("message not processed", extra=fields, exc_info=not isinstance(exc, DofsError))
             failures.append({"itemIdentifier": record.message_id})
     return {"batchItemFailures": failures}

@@ -22,11 +22,13 @@ from handlers.models import (
     Order,
     ValidationOutcome,
     WorkflowInput,
+    build_models,
     parse_json_decimal,
 )
 from handlers.observability import get_logger
 
 logger = get_logger("validator")
+build_models(WorkflowInput, ValidationOutcome, Order)
 
 ORDER_FIELDS = ("customer_id", "items", "total_amount", "shipping_address")
 ITEM_FIELDS = ("product_id", "quantity", "price")

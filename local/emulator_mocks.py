@@ -30,6 +30,7 @@ Creator = Callable[["EmulatorMocks", str, dict[str, Any]], Created]
 NOT_EMULATED: dict[str, str] = {
     "aws:cloudwatch/metricAlarm:MetricAlarm": "no metrics locally, so alarms would never be evaluated",
     "aws:apigateway/methodSettings:MethodSettings": "the local gateway neither throttles nor meters",
+    "aws:xray/samplingRule:SamplingRule": "nothing is traced locally",
 }
 # Created in the emulator (visible to the AWS CLI) but inert on this machine.
 INERT: dict[str, str] = {

@@ -41,6 +41,7 @@ API_INTEGRATION = "aws:apigateway/integration:Integration"
 API_DEPLOYMENT = "aws:apigateway/deployment:Deployment"
 API_STAGE = "aws:apigateway/stage:Stage"
 API_METHOD_SETTINGS = "aws:apigateway/methodSettings:MethodSettings"
+SAMPLING_RULE = "aws:xray/samplingRule:SamplingRule"
 
 COMPONENT_PREFIX = "dofs:index:"
 

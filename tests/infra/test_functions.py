@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks import bench_imports
 from components.packaging import LAYER_PYTHON_VERSION
 from local.pulumi_runner import PROJECT_ROOT
 from local.recorded_program import ProgramRun, RecordedResource, record_program
@@ -132,6 +133,11 @@ def test_handler_is_in_the_archive_and_callable(fn: RecordedResource) -> None:
     with zipfile.ZipFile(_archive_path(fn)) as archive:
         assert f"{module_name.replace('.', '/')}.py" in archive.namelist()
     assert callable(getattr(importlib.import_module(module_name), attribute))
+
+
+def test_the_import_benchmark_times_every_entry_module(stack_run: ProgramRun) -> None:
+    entry_modules = {f.inputs["handler"].rpartition(".")[0] for f in stack_run.of_type(h.FUNCTION)}
+    assert entry_modules == set(bench_imports.HANDLER_MODULES)
 
 
 def test_every_function_runs_its_own_handler(stack_run: ProgramRun) -> None:

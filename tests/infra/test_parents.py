@@ -12,6 +12,7 @@ COMPONENTS = {
     "dofs:index:OrderWorkflow",
     "dofs:index:OrderApi",
     "dofs:index:OrderReconciler",
+    "dofs:index:TraceSampling",
 }
 
 

@@ -294,10 +294,10 @@ def test_express_override_makes_an_express_workflow() -> None:
     assert h.state_machine(run).inputs["type"] == "EXPRESS"
 
 
-def test_logging_from_config_with_execution_data(stack_run: ProgramRun, config: h.StackConfig) -> None:
+def test_logging_from_config(stack_run: ProgramRun, config: h.StackConfig) -> None:
     logging = h.state_machine(stack_run).inputs["loggingConfiguration"]
     assert logging["level"] == config.raw("dofs:workflowLogLevel")
-    assert logging["includeExecutionData"] is True
+    assert logging["includeExecutionData"] is config.flag("dofs:workflowLogExecutionData")
     group = h.by_physical_name(
         stack_run, h.LOG_GROUP, f"/aws/vendedlogs/states/dofs-order-processing-{stack_run.stack}"
     )

@@ -15,6 +15,7 @@ EXPECTED_COMPONENTS = Counter(
         "dofs:index:FulfillmentQueue": 1,
         "dofs:index:OrderTables": 1,
         "dofs:index:OrderReconciler": 1,
+        "dofs:index:TraceSampling": 1,
         "dofs:index:PythonFunction": len(h.FUNCTIONS),
     }
 )
@@ -57,6 +58,7 @@ def _expected_resource_counts() -> Counter[str]:
             h.API_DEPLOYMENT: 1,
             h.API_STAGE: 1,
             h.API_METHOD_SETTINGS: 1,
+            h.SAMPLING_RULE: 2,  # the API's and the workflow's
         }
     )
 

@@ -589,7 +589,7 @@ def test_an_unkeyed_order_whose_workflow_cannot_start_is_a_202_and_kept_for_the_
     assert_recorded_but_not_started(api, body, valid_order_text)
     assert executions(state_machine_arn) == []
     (warning,) = logged(capsys.readouterr().out, "workflow not started; the reconciler will start it")
-    assert warning["level"] == "WARNING"
+    assert warning["level"] == "WARN"
     assert warning["order_id"] == body["order_id"]
     assert "StateMachineDoesNotExist" in warning["error"]
 

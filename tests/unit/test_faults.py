@@ -457,7 +457,7 @@ def test_aws_lambda_without_a_plan_runs_normally(stack: Tables, monkeypatch: pyt
 def test_a_client_built_without_a_plan_has_no_hooks(stack: Tables, monkeypatch: pytest.MonkeyPatch) -> None:
     use_plan(monkeypatch, None)
     unhooked = aws.dynamodb_resource()
-    assert faults.instrument(unhooked.meta.client) is unhooked.meta.client
+    assert aws.instrument(unhooked.meta.client) is unhooked.meta.client
 
     # A plan that appears later cannot reach a client built without one...
     monkeypatch.setenv(faults.DOFS_FAULTS, json.dumps({"rates": {"dynamodb_throttle": 1}}))

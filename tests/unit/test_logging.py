@@ -114,7 +114,7 @@ def test_order_storage_logs_the_order_id(
 
 @pytest.mark.parametrize(
     "case",
-    [("1", "order fulfillment processed", "INFO"), ("0", "message not processed", "WARNING")],
+    [("1", "order fulfillment processed", "INFO"), ("0", "message not processed", "WARN")],
     ids=["success", "failure"],
 )
 def test_fulfillment_logs_the_order_id(
@@ -184,7 +184,7 @@ def test_the_reconciler_logs_each_order_it_acts_on_and_a_summary(
         "ord-r2": "enqueued",
     }
     (failure,) = [e for e in found if e["message"] == "order not reconciled; the next run tries again"]
-    assert failure["level"] == "WARNING"
+    assert failure["level"] == "WARN"
     assert failure["order_id"] == "ord-r3"
     assert "KeyError" in failure["error"]
     (summary,) = [e for e in found if e["message"] == "reconciliation finished"]
@@ -243,7 +243,7 @@ def test_a_workflow_that_cannot_start_is_accepted_with_a_warning_naming_the_orde
     order_id = response_json(response)["order_id"]
     found = entries(capsys)
     assert [(e["message"], e["level"]) for e in found] == [
-        ("workflow not started; the reconciler will start it", "WARNING"),
+        ("workflow not started; the reconciler will start it", "WARN"),
         ("order accepted", "INFO"),
     ]
     assert_about(found, "api_handler", order_id)

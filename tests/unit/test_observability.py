@@ -1,4 +1,4 @@
-"""observability: one JSON object per line, at the level LOG_LEVEL names."""
+"""observability: one JSON object per line, at the level AWS_LAMBDA_LOG_LEVEL or LOG_LEVEL names."""
 
 from __future__ import annotations
 
@@ -29,6 +29,12 @@ def fresh_logger() -> Iterator[Callable[[], logging.Logger]]:
     yield make
     for name in made:
         logging.getLogger(name).handlers.clear()
+
+
+@pytest.fixture(autouse=True)
+def _outside_lambda(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lambda sets AWS_LAMBDA_LOG_LEVEL; a test sets it itself when it wants it."""
+    monkeypatch.delenv("AWS_LAMBDA_LOG_LEVEL", raising=False)
 
 
 def test_the_level_defaults_to_info(
@@ -130,3 +136,62 @@ def test_each_record_is_one_json_line_with_the_service_and_extra_fields(
     assert entry["order_id"] == "o-1"
     assert "second line" in entry["exception"]
     assert json.loads(out)["message"] == "failed"
+
+
+# --- on Lambda ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lambda_level", "level"),
+    [
+        ("TRACE", logging.DEBUG),
+        ("DEBUG", logging.DEBUG),
+        ("INFO", logging.INFO),
+        ("warn", logging.WARNING),
+        ("ERROR", logging.ERROR),
+        ("FATAL", logging.CRITICAL),
+    ],
+)
+def test_lambdas_application_log_level_wins_over_log_level(
+    fresh_logger: Callable[[], logging.Logger],
+    monkeypatch: pytest.MonkeyPatch,
+    lambda_level: str,
+    level: int,
+) -> None:
+    """An operator who changes the function's log level changes what it writes, deploy or not."""
+    monkeypatch.setenv("LOG_LEVEL", "CRITICAL" if level < logging.CRITICAL else "DEBUG")
+    monkeypatch.setenv("AWS_LAMBDA_LOG_LEVEL", lambda_level)
+
+    assert fresh_logger().level == level
+
+
+def test_a_blank_lambda_log_level_leaves_log_level_in_charge() -> None:
+    assert log_level({"AWS_LAMBDA_LOG_LEVEL": " ", "LOG_LEVEL": "ERROR"}) == logging.ERROR
+
+
+@pytest.mark.parametrize("raw", ["WARNING", "CRITICAL", "VERBOSE"])
+def test_an_unknown_lambda_log_level_is_a_configuration_error_naming_that_variable(raw: str) -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        log_level({"AWS_LAMBDA_LOG_LEVEL": raw, "LOG_LEVEL": "INFO"})
+
+    message = str(raised.value)
+    assert "AWS_LAMBDA_LOG_LEVEL" in message
+    assert repr(raw) in message
+    for accepted in ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"):
+        assert accepted in message
+
+
+def test_each_line_names_its_level_as_lambdas_log_filter_reads_it(
+    fresh_logger: Callable[[], logging.Logger],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Lambda counts a level it does not know as INFO, so a WARNING line would not pass a WARN filter."""
+    monkeypatch.setenv("LOG_LEVEL", "DEBUG")
+    logger = fresh_logger()
+
+    for level in (logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR, logging.CRITICAL):
+        logger.log(level, "line")
+
+    levels = [entry["level"] for entry in log_lines(capsys.readouterr().out)]
+    assert levels == ["DEBUG", "INFO", "WARN", "ERROR", "FATAL"]

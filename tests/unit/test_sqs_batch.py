@@ -112,8 +112,8 @@ def test_the_not_processed_warning_names_the_order_of_a_json_body(capsys: pytest
 
     entries = logged(capsys.readouterr().out, "message not processed")
     assert [(e["message_id"], e["order_id"], e["level"]) for e in entries] == [
-        ("m1", "ord-1", "WARNING"),
-        ("m2", "ord-2", "WARNING"),
+        ("m1", "ord-1", "WARN"),
+        ("m2", "ord-2", "WARN"),
     ]
     assert entries[0]["receive_count"] == 2
     assert entries[0]["error"] == "FulfillmentAttemptError: no luck"
