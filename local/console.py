@@ -19,6 +19,7 @@ from handlers.models import TERMINAL_STATUSES, OrderStatus
 from local.stack import LocalStack
 
 STATUS_INTERVAL_SECONDS = 2.0
+STATE_MACHINE = "aws:sfn/stateMachine:StateMachine"
 
 
 @dataclass(frozen=True)
@@ -160,7 +161,7 @@ def banner(stack: LocalStack, log_file: Path, outputs_file: Path) -> str:
         "Look inside with the AWS CLI in .venv (any credentials will do):",
         f"  export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION={stack.region}",
         f"  {aws} dynamodb scan --table-name {outputs['orders_table_name']}",
-        f"  {aws} stepfunctions list-executions --state-machine-arn {outputs['state_machine_arn']}",
+        *_workflow_lines(stack, aws),
         f"  {aws} sqs get-queue-attributes --attribute-names All --queue-url {outputs['order_queue_url']}",
         "",
         *_smoke_lines(stack),
@@ -174,6 +175,18 @@ def banner(stack: LocalStack, log_file: Path, outputs_file: Path) -> str:
         "Ctrl-C stops everything. Counters follow as orders flow:",
     ]
     return "\n".join(lines)
+
+
+def _workflow_lines(stack: LocalStack, aws: str) -> list[str]:
+    """How to look at the workflow: STANDARD lists its executions; EXPRESS, as on AWS, does not."""
+    arn = stack.outputs["state_machine_arn"]
+    (machine,) = stack.declared(STATE_MACHINE)
+    if machine.inputs.get("type") == "EXPRESS":
+        return [
+            f"  {aws} stepfunctions describe-state-machine --state-machine-arn {arn}",
+            "(EXPRESS: as on AWS, executions cannot be listed or described; the orders show progress)",
+        ]
+    return [f"  {aws} stepfunctions list-executions --state-machine-arn {arn}"]
 
 
 def _smoke_lines(stack: LocalStack) -> list[str]:

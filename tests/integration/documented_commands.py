@@ -35,6 +35,11 @@ NOT_RUN_HERE = {
     "pulumi up": "creates the stack in an AWS account",
     "pulumi destroy": "deletes the stack from an AWS account",
     "pulumi config set dofs:protectData false && pulumi up": "changes a deployed stack in an AWS account",
+    # make cost runs hundreds of orders through a stack of its own (minutes); test_cost.py
+    # runs the same command on 20 orders and checks its counts.
+    "make cost": "500 orders through a local stack: tests/integration/test_cost.py runs it on 20",
+    "make cost ARGS=--stack prod --markdown": "as make cost, with prod's settings: test_cost.py",
+    "make cost ARGS=--stack prod --config dofs:workflowType=EXPRESS": "as make cost: test_cost.py",
 }
 # Servers that run until Ctrl-C: their flags are checked instead (``make -n`` shows the
 # command make would run; the run command's parser and the stack's settings judge it).
