@@ -33,7 +33,7 @@ LOG_TAIL_LINES = 60
 MYPY_TARGETS = ("__main__.py", "components", "handlers", "local", "ops", "tests", "benchmarks")
 # Tiers whose tests mostly wait (local stacks, SQS visibility timeouts) run across
 # several xdist workers; a module's tests stay on one worker (its stack is module-wide).
-XDIST_WORKERS = {"integration": 3, "unit": 2}
+XDIST_WORKERS = {"integration": 4, "unit": 2, "workflow": 2}
 # Longest first, so the long tier is never the one that starts last.
 EXPECTED_ORDER = ("integration", "unit", "typecheck", "workflow", "infra")
 SUMMARY = re.compile(r"=+ (?P<summary>.*?\d+ (?:passed|failed|error).*?) in [\d.]+s")
@@ -63,7 +63,7 @@ def tiers() -> list[str]:
 
 
 def pytest_check(tier: str) -> Check:
-    argv = [PYTHON, "-m", "pytest", f"tests/{tier}", "-p", "no:cacheprovider"]
+    argv = [PYTHON, "-m", "pytest", f"tests/{tier}", "-p", "no:cacheprovider", "--durations=15"]
     workers = XDIST_WORKERS.get(tier)
     if workers:
         argv += ["-n", str(workers), "--dist", "loadscope"]

@@ -23,7 +23,7 @@ def test_every_test_directory_is_a_tier_and_runs_after_the_static_checks_it_outl
 def test_a_waiting_tier_runs_on_several_workers_module_by_module() -> None:
     check = tiers.pytest_check("integration")
 
-    assert check.argv[check.argv.index("-n") + 1] == "3"
+    assert int(check.argv[check.argv.index("-n") + 1]) > 1
     assert check.argv[check.argv.index("--dist") + 1] == "loadscope"
     assert "-n" not in tiers.pytest_check("infra").argv
 
