@@ -3,8 +3,9 @@
     python -m tests.tiers [--jobs N] [--only NAME ...]
 
 Each check runs as its own process with its output in ``build/test-logs/<name>.log``;
-the checks start longest first, at most ``--jobs`` at a time (default 3: the integration
-tier mostly waits on timers, the others use the CPU). A failing check prints its log's
+the checks start longest first, at most ``--jobs`` at a time (default 2, one lane for the
+integration tier, which mostly waits on timers, and one for the rest: more lanes on this
+2-core machine only slow the timed integration tests down). A failing check prints its log's
 tail. At the end a table gives each check's time and counts, and the last line sums the
 tests: ``N passed, N failed``. Every directory of ``tests/`` that holds ``test_*.py`` is
 a tier; a new one runs without being named here.
@@ -28,12 +29,12 @@ ROOT = Path(__file__).resolve().parent.parent
 TESTS = ROOT / "tests"
 LOGS = ROOT / "build" / "test-logs"
 PYTHON = sys.executable
-DEFAULT_JOBS = 3
+DEFAULT_JOBS = 2
 LOG_TAIL_LINES = 60
 MYPY_TARGETS = ("__main__.py", "components", "handlers", "local", "ops", "tests", "benchmarks")
 # Tiers whose tests mostly wait (local stacks, SQS visibility timeouts) run across
 # several xdist workers; a module's tests stay on one worker (its stack is module-wide).
-XDIST_WORKERS = {"integration": 4, "unit": 2, "workflow": 2}
+XDIST_WORKERS = {"integration": 3, "unit": 2, "workflow": 2}
 # Longest first, so the long tier is never the one that starts last.
 EXPECTED_ORDER = ("integration", "unit", "typecheck", "workflow", "infra")
 SUMMARY = re.compile(r"=+ (?P<summary>.*?\d+ (?:passed|failed|error).*?) in [\d.]+s")

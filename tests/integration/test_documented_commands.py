@@ -70,9 +70,21 @@ def readme_substitutions(stack: StackProcess) -> dict[str, str]:
     }
 
 
+# Under `make test`, make exports these; a nested make would then print "Entering
+# directory" lines that no newcomer sees.
+ENCLOSING_MAKE_VARIABLES = frozenset(
+    {"MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES", "MAKE_TERMOUT", "MAKE_TERMERR"}
+)
+
+
 def shell_environment(stack: StackProcess, home: Path) -> dict[str, str]:
-    """This process's environment without any AWS setting, and ``URL`` for make's default."""
-    environment = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+    """This process's environment without any AWS setting or an enclosing make's variables
+    (a newcomer's shell has neither), and ``URL`` for make's default."""
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("AWS_") and name not in ENCLOSING_MAKE_VARIABLES
+    }
     missing = home / "no-such-file"
     return {
         **environment,
