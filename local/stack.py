@@ -159,7 +159,7 @@ class LocalStack:
         # the handlers draw theirs from the plan in their environment.
         self.faults = FaultInjector(plan) if plan is not None else None
         self.runtime = InProcessLambdaRuntime(
-            {DOFS_FAULTS: plan.model_dump_json()} if plan is not None else {}
+            {DOFS_FAULTS: plan.to_json()} if plan is not None else {}
         )
         self.gateway: LocalGateway | None = None
         self.aws_endpoint = ""
