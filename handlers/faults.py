@@ -89,6 +89,8 @@ def _not_a_plan(problems: str) -> ConfigurationError:
 
 @dataclass(frozen=True)
 class FaultPlan:
+    """How often each fault point fails; a point not named never does."""
+
     seed: int | None = None
     rates: Mapping[FaultPoint, float] = field(default_factory=dict)
 

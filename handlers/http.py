@@ -60,6 +60,8 @@ REQUEST_CONTEXT_FIELDS = {"stage": TEXT_OR_NULL, "domainName": TEXT_OR_NULL}
 
 @dataclass(frozen=True)
 class ApiRequest:
+    """The request as the handler serves it: headers by lower-case name, the body decoded."""
+
     method: str
     path: str
     resource: str

@@ -69,12 +69,16 @@ def _typed(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class IntakeDeadlines:
+    """When the reconciler looks at an accepted order."""
+
     order_due: timedelta  # when the reconciler first looks at a new order
     restart_after: timedelta  # how soon it starts one whose workflow StartExecution refused
 
 
 @dataclass(frozen=True)
 class AcceptedOrder:
+    """What the API answers for an order it recorded."""
+
     order_id: str
     status: OrderStatus
     execution_arn: str | None  # None while the reconciler has still to start it

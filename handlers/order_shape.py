@@ -138,6 +138,8 @@ def _set(instance: object, name: str, value: Any) -> None:
 
 @dataclass(frozen=True)
 class OrderItem:
+    """One line of an order: a positive quantity of a product at a price in cents."""
+
     product_id: str
     quantity: int
     price: Decimal
@@ -162,6 +164,8 @@ class OrderItem:
 
 @dataclass(frozen=True)
 class ShippingAddress:
+    """Where the order goes; ``country`` is optional."""
+
     street: str
     city: str
     state: str

@@ -19,6 +19,8 @@ from handlers.parsing import TEXT, check_fields, require_object
 
 @dataclass(frozen=True)
 class StoreValidatedOrder:
+    """Store a validated order PENDING_FULFILLMENT (StoreOrder)."""
+
     operation: ClassVar[str] = "store_validated"
 
     order_id: str
@@ -27,6 +29,8 @@ class StoreValidatedOrder:
 
 @dataclass(frozen=True)
 class RecordRejection:
+    """Record that validation rejected the order, with its reasons (RecordRejection)."""
+
     operation: ClassVar[str] = "record_rejection"
 
     order_id: str
@@ -35,6 +39,9 @@ class RecordRejection:
 
 @dataclass(frozen=True)
 class RecordWorkflowFailure:
+    """Record that a workflow step, or the whole execution, failed (RecordWorkflowFailure,
+    and the EventBridge rule on executions that ended badly)."""
+
     operation: ClassVar[str] = "record_workflow_failure"
 
     order_id: str

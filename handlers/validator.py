@@ -27,6 +27,8 @@ logger = get_logger("validator")
 
 @dataclass(frozen=True)
 class ValidationOutcome:
+    """The validator's verdict: the typed order when valid, every reason when not."""
+
     order_id: str
     valid: bool
     reasons: tuple[str, ...] = ()
