@@ -14,14 +14,12 @@ machine moves both sides of a ratio alike.
 The modules come from the handler archive the program deploys, unpacked into a temporary
 directory and never allowed to write bytecode: as on Lambda, whose read-only
 ``/var/task`` holds no ``__pycache__``, every cold start compiles the handlers' source
-(boto3 and pydantic come precompiled, from the runtime and the layer).
+(boto3 comes precompiled, with the runtime).
 
 The ratio is of CPU time (user + system, the kernel's account of each finished process):
 on a shared machine the wall clock also counts the time a process waits for a core, and
-swings with the neighbours; the wall times are printed alongside. The last row imports
-boto3 and pydantic and defines one model, with no DOFS code: the floor of any handler
-that calls AWS and parses its input with pydantic; the "DOFS code" column is what each
-handler adds to it. Exits 1 when a handler's ratio is above ``--max-ratio``.
+swings with the neighbours; the wall times are printed alongside. Exits 1 when a
+handler's ratio is above ``--max-ratio``.
 """
 
 from __future__ import annotations
@@ -49,12 +47,6 @@ HANDLER_MODULES = (
     "handlers.fulfill_order",
     "handlers.dlq_processor",
     "handlers.reconciler",
-)
-FLOOR = "boto3 + pydantic, no DOFS code"
-# With pydantic's plugin search off, as the handlers package turns it off.
-FLOOR_STATEMENT = (
-    "import os\nos.environ['PYDANTIC_DISABLE_PLUGINS'] = '__all__'\n"
-    "import boto3\nfrom pydantic import BaseModel\nclass Floor(BaseModel):\n    value: int"
 )
 
 
@@ -91,7 +83,6 @@ class Figures:
     best_wall_ms: float
     cpu_ratio: float  # median over rounds of this round's time over boto3's in the same round
     wall_ratio: float
-    over_floor: float  # median over rounds of (this - floor) / boto3, CPU
 
 
 def figures(label: str, measured: list[dict[str, Sample]]) -> Figures:
@@ -101,9 +92,6 @@ def figures(label: str, measured: list[dict[str, Sample]]) -> Figures:
         best_wall_ms=min(s.wall_seconds for s in mine) * 1000,
         cpu_ratio=statistics.median(r[label].cpu_seconds / r[BASELINE].cpu_seconds for r in measured),
         wall_ratio=statistics.median(r[label].wall_seconds / r[BASELINE].wall_seconds for r in measured),
-        over_floor=statistics.median(
-            (r[label].cpu_seconds - r[FLOOR].cpu_seconds) / r[BASELINE].cpu_seconds for r in measured
-        ),
     )
 
 
@@ -129,25 +117,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     statements = {BASELINE: f"import {BASELINE}"}
     statements |= {module: f"import {module}" for module in HANDLER_MODULES}
-    statements[FLOOR] = FLOOR_STATEMENT
     with tempfile.TemporaryDirectory(prefix="dofs-task-") as scratch:
         measured = rounds(statements, _unpack_handler_archive(Path(scratch)), args.runs)
 
     print(f"python -c 'import X', {args.runs} rounds of fresh processes, handlers from the deployed archive")
     print("times: best of the rounds; x boto3: median of the rounds' ratios")
-    print(f"{'':<32} {'cpu ms':>7} {'x boto3':>8} {'wall ms':>8} {'x boto3':>8} {'DOFS code':>10}")
+    print(f"{'':<32} {'cpu ms':>7} {'x boto3':>8} {'wall ms':>8} {'x boto3':>8}")
     over = []
     for label in statements:
         result = figures(label, measured)
-        handler = label in HANDLER_MODULES
-        # A handler below the floor (the validator, without boto3) has no share of it to show.
-        own = f"{result.over_floor:+10.2f}" if handler and result.over_floor >= 0 else ""
-        over_limit = handler and result.cpu_ratio > args.max_ratio
-        row = (
+        over_limit = label in HANDLER_MODULES and result.cpu_ratio > args.max_ratio
+        print(
             f"{label:<32} {result.best_cpu_ms:7.1f} {result.cpu_ratio:8.2f} "
-            f"{result.best_wall_ms:8.1f} {result.wall_ratio:8.2f} {own:>10}{'  over' if over_limit else ''}"
+            f"{result.best_wall_ms:8.1f} {result.wall_ratio:8.2f}{'  over' if over_limit else ''}"
         )
-        print(row.rstrip())
         if over_limit:
             over.append(label)
     if over:

@@ -2,7 +2,7 @@
 
 Bad input is refused here, before anything is stored: a body that is not a JSON object
 of JSON content type within the size limit is a 4xx, and an order whose shape is wrong
-(``validator.find_problems``) is a 422 listing every problem. Rules across fields are
+(``order_shape.find_problems``) is a 422 listing every problem. Rules across fields are
 left to the workflow, so an inconsistent order is accepted and ends REJECTED.
 """
 
@@ -27,8 +27,8 @@ from handlers.http import ApiError, ApiRequest, json_response, parse_event
 from handlers.models import parse_json_decimal
 from handlers.observability import get_logger
 from handlers.order_intake import IntakeDeadlines, OrderIntakeService, WorkflowStarter
+from handlers.order_shape import find_problems
 from handlers.repository import OrderRepository
-from handlers.validator import find_problems
 
 logger = get_logger("api_handler")
 

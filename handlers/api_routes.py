@@ -19,6 +19,8 @@ class Operation(StrEnum):
 
 @dataclass(frozen=True)
 class Route:
+    """One public route: a method on an API Gateway resource, served by one operation."""
+
     method: str
     resource: str
     operation: Operation

@@ -16,6 +16,11 @@ class StorageError(DofsError):
     """DynamoDB refused a request for a reason that neither a retry nor configuration explains."""
 
 
+class MalformedInputError(DofsError):
+    """An event, workflow request or queue message that does not have the shape its handler
+    takes; the message names every field at fault."""
+
+
 class OrderNotFoundError(DofsError):
     def __init__(self, order_id: str) -> None:
         super().__init__(f"order {order_id} not found")

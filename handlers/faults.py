@@ -14,15 +14,18 @@ always set) refuses to run. The hooks that make AWS calls fail live with the cli
 from __future__ import annotations
 
 import functools
+import json
+import math
 import os
 import random
 import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Annotated
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from typing import Any
 
 from handlers.errors import ConfigurationError, DofsError, TransientStorageError
+from handlers.parsing import field_name, is_integer, unknown_fields
 
 DOFS_FAULTS = "DOFS_FAULTS"
 AWS_EXECUTION_ENV = "AWS_EXECUTION_ENV"
@@ -50,32 +53,74 @@ class FaultPoint(StrEnum):
     DUPLICATE_EXECUTION = "duplicate_execution"
 
 
+FAULT_POINT_VALUES = tuple(point.value for point in FaultPoint)
+
+
 class InjectedCrashError(DofsError):
     """A simulated crash of the function: the whole invocation fails."""
 
 
-Probability = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+FAULT_PLAN_FIELDS = ("seed", "rates")
 
 
-class FaultPlan(BaseModel):
-    # Built on first use: on AWS no plan is ever parsed, so no function pays for its schema.
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+def _rate_problems(rates: Any) -> list[str]:
+    if not isinstance(rates, Mapping):
+        return ["rates: must be an object of fault points and rates"]
+    problems = []
+    for point, rate in rates.items():
+        if point not in FAULT_POINT_VALUES:
+            problems.append(f"rates.{field_name(str(point))}: is not one of {', '.join(FAULT_POINT_VALUES)}")
+        elif not isinstance(rate, int | float) or isinstance(rate, bool) or not math.isfinite(rate):
+            problems.append(f"rates.{point}: must be a number")
+        elif not 0 <= rate <= 1:
+            problems.append(f"rates.{point}: must be from 0 to 1, got {rate}")
+    return problems
+
+
+def _seed_problems(seed: Any) -> list[str]:
+    if seed is None or is_integer(seed):
+        return []
+    return ["seed: must be an integer or null"]
+
+
+def _not_a_plan(problems: str) -> ConfigurationError:
+    return ConfigurationError(f"environment variable {DOFS_FAULTS} is not a fault plan: {problems}")
+
+
+@dataclass(frozen=True)
+class FaultPlan:
+    """How often each fault point fails; a point not named never does."""
 
     seed: int | None = None
-    rates: dict[FaultPoint, Probability] = Field(default_factory=dict)
+    rates: Mapping[FaultPoint, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        problems = _seed_problems(self.seed) + _rate_problems(self.rates)
+        if problems:
+            raise ValueError("; ".join(problems))
+        object.__setattr__(self, "rates", {FaultPoint(p): float(r) for p, r in self.rates.items()})
 
     def rate(self, point: FaultPoint) -> float:
         return self.rates.get(point, 0.0)
 
     @classmethod
     def parse(cls, raw: str) -> FaultPlan:
+        """The plan ``to_json`` wrote; a ``ConfigurationError`` naming the variable for anything else."""
         try:
-            plan = cls.model_validate_json(raw)
-        except ValidationError as exc:
-            raise ConfigurationError(
-                f"environment variable {DOFS_FAULTS} is not a fault plan: {exc}"
-            ) from None
-        return plan
+            data = json.loads(raw)
+        except (ValueError, RecursionError) as exc:
+            raise _not_a_plan(f"not JSON ({exc})") from None
+        if not isinstance(data, dict):
+            raise _not_a_plan("must be a JSON object")
+        problems = unknown_fields(data, FAULT_PLAN_FIELDS) + _seed_problems(data.get("seed"))
+        problems += _rate_problems(data.get("rates", {}))
+        if problems:
+            raise _not_a_plan("; ".join(problems))
+        return cls(seed=data.get("seed"), rates=data.get("rates", {}))
+
+    def to_json(self) -> str:
+        rates = {point.value: rate for point, rate in self.rates.items()}
+        return json.dumps({"seed": self.seed, "rates": rates}, separators=(",", ":"))
 
 
 class FaultInjector:

@@ -1,7 +1,7 @@
 """API Gateway REST (v1) proxy events in, proxy responses out.
 
-The event is parsed with pydantic at the edge; a structurally invalid event is a 400,
-never a crash of the handler.
+The event is parsed by hand at the edge; a structurally invalid event is a 400 naming
+what is wrong with it, never a crash of the handler.
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ import binascii
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
 from handlers.errors import DofsError
 from handlers.models import dump_json
+from handlers.parsing import Check, is_object, is_text, missing_fields, nullable, object_of, wrong_types
 
 JSON_CONTENT_TYPE = "application/json"
+MAX_EVENT_PROBLEMS_SHOWN = 5
 
 
 class ApiError(DofsError):
@@ -42,34 +42,26 @@ class ApiError(DofsError):
         return json_response(self.status, body, self.headers)
 
 
-class _ProxyRequestContext(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
-
-    stage: str | None = None
-    domain_name: str | None = Field(default=None, alias="domainName")
-
-
-class ProxyEvent(BaseModel):
-    """The fields DOFS reads from an API Gateway REST (v1) Lambda proxy event.
-
-    Other fields are ignored; ``headers``, ``body``, ``pathParameters`` and
-    ``requestContext`` may be null, as they are in console test invocations.
-    """
-
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
-
-    http_method: str = Field(alias="httpMethod", min_length=1)
-    path: str | None = None
-    resource: str | None = None
-    headers: dict[str, str | None] | None = None
-    body: str | None = None
-    is_base64_encoded: bool | None = Field(default=None, alias="isBase64Encoded")
-    path_parameters: dict[str, str] | None = Field(default=None, alias="pathParameters")
-    request_context: _ProxyRequestContext | None = Field(default=None, alias="requestContext")
+TEXT_OR_NULL = (nullable(is_text), "a string or null")
+# The fields DOFS reads from an API Gateway REST (v1) Lambda proxy event; others are
+# ignored. All but the method may be null, as they are in console test invocations.
+PROXY_EVENT_FIELDS: dict[str, tuple[Check, str]] = {
+    "httpMethod": (lambda value: isinstance(value, str) and bool(value), "a non-empty string"),
+    "path": TEXT_OR_NULL,
+    "resource": TEXT_OR_NULL,
+    "headers": (nullable(object_of(nullable(is_text))), "an object of strings or null"),
+    "body": TEXT_OR_NULL,
+    "isBase64Encoded": (nullable(lambda value: isinstance(value, bool)), "a boolean or null"),
+    "pathParameters": (nullable(object_of(is_text)), "an object of strings or null"),
+    "requestContext": (nullable(is_object), "an object or null"),
+}
+REQUEST_CONTEXT_FIELDS = {"stage": TEXT_OR_NULL, "domainName": TEXT_OR_NULL}
 
 
 @dataclass(frozen=True)
 class ApiRequest:
+    """The request as the handler serves it: headers by lower-case name, the body decoded."""
+
     method: str
     path: str
     resource: str
@@ -92,17 +84,18 @@ class ApiRequest:
         return f"{proto}://{self.domain_name}{stage}"
 
 
-def _describe(exc: ValidationError) -> str:
-    problems = []
-    for error in exc.errors()[:5]:
-        where = ".".join(str(part) for part in error["loc"]) or "event"
-        problems.append(f"{where}: {error['msg']}")
-    return "; ".join(problems)
+def _event_problems(event: Any) -> list[str]:
+    if not isinstance(event, dict):
+        return ["event: must be an object"]
+    problems = missing_fields(event, ("httpMethod",)) + wrong_types(event, PROXY_EVENT_FIELDS)
+    context = event.get("requestContext")
+    if isinstance(context, dict):
+        problems += wrong_types(context, REQUEST_CONTEXT_FIELDS, "requestContext")
+    return problems
 
 
-def _decode_body(proxy: ProxyEvent) -> bytes:
-    raw_body = proxy.body or ""
-    if not proxy.is_base64_encoded:
+def _decode_body(raw_body: str, is_base64_encoded: bool) -> bytes:
+    if not is_base64_encoded:
         return raw_body.encode("utf-8", errors="surrogatepass")
     try:
         return base64.b64decode(raw_body, validate=True)
@@ -112,22 +105,20 @@ def _decode_body(proxy: ProxyEvent) -> bytes:
 
 def parse_event(event: Any) -> ApiRequest:
     """The request the handler serves; ``ApiError`` 400 when ``event`` is not a proxy event."""
-    try:
-        proxy = ProxyEvent.model_validate(event)
-    except ValidationError as exc:
-        raise ApiError(
-            400, "invalid_event", f"the request is not an API Gateway proxy event: {_describe(exc)}"
-        ) from None
-    context = proxy.request_context or _ProxyRequestContext()
+    problems = _event_problems(event)
+    if problems:
+        shown = "; ".join(problems[:MAX_EVENT_PROBLEMS_SHOWN])
+        raise ApiError(400, "invalid_event", f"the request is not an API Gateway proxy event: {shown}")
+    context = event.get("requestContext") or {}
     return ApiRequest(
-        method=proxy.http_method.upper(),
-        path=proxy.path or "/",
-        resource=proxy.resource or "",
-        headers={k.lower(): v for k, v in (proxy.headers or {}).items() if v is not None},
-        body=_decode_body(proxy),
-        stage=context.stage or "",
-        domain_name=context.domain_name or "",
-        path_parameters=dict(proxy.path_parameters or {}),
+        method=event["httpMethod"].upper(),
+        path=event.get("path") or "/",
+        resource=event.get("resource") or "",
+        headers={k.lower(): v for k, v in (event.get("headers") or {}).items() if v is not None},
+        body=_decode_body(event.get("body") or "", bool(event.get("isBase64Encoded"))),
+        stage=context.get("stage") or "",
+        domain_name=context.get("domainName") or "",
+        path_parameters=dict(event.get("pathParameters") or {}),
     )
 
 

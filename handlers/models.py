@@ -1,4 +1,8 @@
-"""Order models shared by every handler. Money is ``Decimal`` end to end."""
+"""What every handler shares: order statuses, the in-flight index, money in cents, JSON.
+
+Plain code only (the Pulumi program imports it for the constants): the typed order is in
+``handlers.order_shape``, the payloads the functions exchange in ``handlers.messages``.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,7 @@ import json
 import zlib
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Annotated, Any, Literal
-
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from typing import Any
 
 
 class OrderStatus(StrEnum):
@@ -53,8 +55,6 @@ class FailureStage(StrEnum):
     FULFILLMENT = "fulfillment"
 
 
-NonBlank = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
-
 CENT = Decimal("0.01")
 
 
@@ -65,95 +65,6 @@ def to_cents(amount: Decimal) -> Decimal:
     except InvalidOperation:
         raise ValueError("amount has too many digits to be written in cents") from None
     return cents.copy_abs() if cents.is_zero() else cents
-
-
-Money = Annotated[Decimal, Field(ge=0, decimal_places=2), AfterValidator(to_cents)]
-
-
-class _Frozen(BaseModel):
-    # Built when first needed, so that a function pays only for the models it uses; the
-    # modules that use one build it at import (``build_models``), in Lambda's INIT phase.
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-
-
-def build_models(*models: type[BaseModel]) -> None:
-    """Build ``models``' validators and serializers now rather than on the first order."""
-    for model in models:
-        model.model_rebuild()
-
-
-class OrderItem(_Frozen):
-    product_id: NonBlank
-    quantity: int = Field(gt=0)
-    price: Money
-
-    @property
-    def line_total(self) -> Decimal:
-        return self.price * self.quantity
-
-
-class ShippingAddress(_Frozen):
-    street: NonBlank
-    city: NonBlank
-    state: NonBlank
-    zip: NonBlank
-    country: NonBlank | None = None
-
-
-class Order(_Frozen):
-    """A validated order, as the workflow stores it."""
-
-    customer_id: NonBlank
-    items: tuple[OrderItem, ...] = Field(min_length=1)
-    total_amount: Money
-    shipping_address: ShippingAddress
-
-
-class WorkflowInput(_Frozen):
-    """What the API hands to the state machine; the body travels as the client sent it."""
-
-    order_id: str
-    request_body: str
-
-
-class ValidationOutcome(_Frozen):
-    order_id: str
-    valid: bool
-    reasons: tuple[str, ...] = ()
-    order: Order | None = None
-
-
-class StoreValidatedOrder(_Frozen):
-    operation: Literal["store_validated"]
-    order_id: str
-    order: Order
-
-
-class RecordRejection(_Frozen):
-    operation: Literal["record_rejection"]
-    order_id: str
-    reasons: tuple[str, ...] = Field(min_length=1)
-
-
-class RecordWorkflowFailure(_Frozen):
-    operation: Literal["record_workflow_failure"]
-    order_id: str
-    error: str = "Unknown"
-    cause: str = ""
-
-
-StorageRequest = Annotated[
-    StoreValidatedOrder | RecordRejection | RecordWorkflowFailure,
-    Field(discriminator="operation"),
-]
-
-
-class FulfillmentMessage(_Frozen):
-    """Body of a message on the order queue."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    order_id: NonBlank
 
 
 def parse_json_decimal(text: str | bytes) -> Any:

@@ -28,12 +28,12 @@ from handlers.errors import (
     OrderTooLargeError,
     WorkflowStartError,
 )
-from handlers.models import OrderStatus, WorkflowInput, build_models, dump_json, execution_arn_of, to_cents
+from handlers.messages import WorkflowInput
+from handlers.models import OrderStatus, dump_json, execution_arn_of, to_cents
 from handlers.observability import get_logger
 from handlers.repository import OrderRepository
 
 logger = get_logger("api_handler")
-build_models(WorkflowInput)
 
 # Fixed namespace: the same Idempotency-Key always names the same order.
 IDEMPOTENCY_NAMESPACE = uuid.UUID("5f0e8a8c-3d5b-4c8e-9a57-3f1f5f1d0b6e")
@@ -69,12 +69,16 @@ def _typed(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class IntakeDeadlines:
+    """When the reconciler looks at an accepted order."""
+
     order_due: timedelta  # when the reconciler first looks at a new order
     restart_after: timedelta  # how soon it starts one whose workflow StartExecution refused
 
 
 @dataclass(frozen=True)
 class AcceptedOrder:
+    """What the API answers for an order it recorded."""
+
     order_id: str
     status: OrderStatus
     execution_arn: str | None  # None while the reconciler has still to start it
@@ -107,7 +111,7 @@ class WorkflowStarter:
 
 def workflow_input_json(order_id: str, request_body: str) -> str:
     """The execution input: the body travels as the client sent it, JSON-escaped into a string."""
-    return WorkflowInput(order_id=order_id, request_body=request_body).model_dump_json()
+    return WorkflowInput(order_id=order_id, request_body=request_body).to_json()
 
 
 def check_workflow_input_size(order_id: str, request_body: str) -> None:

@@ -9,9 +9,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from handlers.aws import error_code
 from handlers.errors import QueueError
-from handlers.models import FulfillmentMessage, build_models
-
-build_models(FulfillmentMessage)
+from handlers.messages import FulfillmentMessage
 
 WAITING_MESSAGE_ATTRIBUTES = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed")
 
@@ -23,7 +21,7 @@ class OrderQueue:
 
     def enqueue(self, order_id: str) -> str:
         """Send the message the workflow sends; fulfillment is idempotent, so a duplicate is harmless."""
-        body = FulfillmentMessage(order_id=order_id).model_dump_json()
+        body = FulfillmentMessage(order_id=order_id).to_json()
         response = self._call(
             "SendMessage", lambda: self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=body)
         )

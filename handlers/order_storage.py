@@ -9,28 +9,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import TypeAdapter
-
 from handlers import aws, faults, settings
 from handlers.errors import OrderAlreadyFinalError, OrderStateConflictError
-from handlers.models import (
-    FailureStage,
-    Order,
-    OrderStatus,
+from handlers.models import FailureStage, OrderStatus
+from handlers.observability import get_logger
+from handlers.repository import FailedOrderRepository, OrderRepository
+from handlers.storage_requests import (
     RecordRejection,
     RecordWorkflowFailure,
     StorageRequest,
     StoreValidatedOrder,
-    build_models,
+    parse_storage_request,
 )
-from handlers.observability import get_logger
-from handlers.repository import FailedOrderRepository, OrderRepository
 
 logger = get_logger("order_storage")
 
 MAX_CAUSE_LENGTH = 2000
-_request_adapter: TypeAdapter[StorageRequest] = TypeAdapter(StorageRequest)
-build_models(Order)  # the repository writes the order it was given with Order's own serializer
 
 
 class OrderStorageService:
@@ -93,7 +87,7 @@ def _default_service() -> OrderStorageService:
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     faults.inject_transient(faults.FaultPoint.ORDER_STORAGE)
-    request = _request_adapter.validate_python(event)
+    request = parse_storage_request(event)
     status = _default_service().handle(request)
     logger.info(
         "order stored",

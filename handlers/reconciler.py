@@ -57,6 +57,8 @@ class Action(StrEnum):
 
 @dataclass(frozen=True)
 class ReconcilerSettings:
+    """The reconciler's deadlines and patience, from the function's environment."""
+
     received_after_seconds: int
     pending_after_seconds: int
     max_attempts: int

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
@@ -21,10 +21,12 @@ from handlers.models import (
     IN_FLIGHT_SHARD,
     IN_FLIGHT_SHARDS,
     FailureStage,
-    Order,
     OrderStatus,
     in_flight_shard,
 )
+
+if TYPE_CHECKING:
+    from handlers.order_shape import Order
 
 # What leaves an order when it reaches a final status: the in-flight index's keys (so it
 # leaves the index) and the raw request body, if it never got as far as validation.
@@ -118,18 +120,11 @@ class OrderRepository(_KeyedTable):
         written. False if the order had moved on. A re-run of an order still pending writes
         again (the workflow then enqueues it again, which fulfillment tolerates).
         """
-        fields = order.model_dump(mode="python")
         return self._transition(
             order_id,
             OrderStatus.PENDING_FULFILLMENT,
             allowed_from=(OrderStatus.RECEIVED, OrderStatus.PENDING_FULFILLMENT),
-            extra={
-                "customer_id": fields["customer_id"],
-                "items": [dict(item) for item in fields["items"]],
-                "total_amount": fields["total_amount"],
-                "shipping_address": {k: v for k, v in fields["shipping_address"].items() if v is not None},
-                "validated_at": utc_iso(),
-            },
+            extra={**order.as_dict(), "validated_at": utc_iso()},
             remove=("request_body",),
         )
 

@@ -2,25 +2,44 @@
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from handlers.errors import DofsError, MalformedInputError, PoisonMessageError
+from handlers.messages import FulfillmentMessage
+from handlers.parsing import (
+    TEXT,
+    is_list,
+    is_text,
+    missing_fields,
+    object_of,
+    require,
+    require_object,
+    wrong_types,
+)
 
-from handlers.errors import DofsError, PoisonMessageError
-from handlers.models import FulfillmentMessage, build_models
-
-build_models(FulfillmentMessage)
+_RECORD_FIELDS = {"messageId": TEXT, "body": TEXT, "attributes": (object_of(is_text), "an object of strings")}
 
 
-class SqsRecord(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+@dataclass(frozen=True)
+class SqsRecord:
+    """The fields DOFS reads from one record of an SQS event; the others are ignored."""
 
-    message_id: str = Field(alias="messageId")
+    message_id: str
     body: str = ""
-    attributes: dict[str, str] = Field(default_factory=dict)
+    attributes: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_event_record(cls, record: Any, path: str = "record") -> SqsRecord:
+        fields = require_object(record, path)
+        require(missing_fields(fields, ("messageId",)) + wrong_types(fields, _RECORD_FIELDS), path)
+        return cls(
+            message_id=fields["messageId"],
+            body=fields.get("body", ""),
+            attributes=dict(fields.get("attributes", {})),
+        )
 
     @property
     def receive_count(self) -> int:
@@ -28,32 +47,29 @@ class SqsRecord(BaseModel):
         return int(raw) if raw.isdigit() else 1
 
 
-class SqsEvent(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
-
-    records: list[SqsRecord] = Field(alias="Records")
-
-
-# Everything a body that is not a fulfillment message can raise while it is parsed.
-_UNPARSEABLE = (ValueError, RecursionError, ValidationError)
-
-
-def _fulfillment_message(body: str) -> FulfillmentMessage:
-    return FulfillmentMessage.model_validate(json.loads(body))
+def sqs_records(event: Any) -> list[SqsRecord]:
+    """The records of an SQS event; ``MalformedInputError`` when ``event`` is not one."""
+    fields = require_object(event, "SQS event")
+    expected = {"Records": (is_list, "a list")}
+    require(missing_fields(fields, expected) + wrong_types(fields, expected), "SQS event")
+    return [
+        SqsRecord.from_event_record(record, f"SQS event: Records[{index}]")
+        for index, record in enumerate(fields["Records"])
+    ]
 
 
 def parse_fulfillment_message(record: SqsRecord) -> FulfillmentMessage:
     try:
-        return _fulfillment_message(record.body)
-    except _UNPARSEABLE as exc:
+        return FulfillmentMessage.from_json(record.body)
+    except MalformedInputError as exc:
         raise PoisonMessageError(f"message {record.message_id} is not a fulfillment message") from exc
 
 
 def order_id_in(body: str) -> str | None:
     """The ``order_id`` a message body names, for logs; None for anything else. Never raises."""
     try:
-        return _fulfillment_message(body).order_id
-    except _UNPARSEABLE:
+        return FulfillmentMessage.from_json(body).order_id
+    except MalformedInputError:
         return None
 
 
@@ -68,7 +84,7 @@ def process_batch(
     the whole batch.
     """
     failures: list[dict[str, str]] = []
-    for record in SqsEvent.model_validate(event).records:
+    for record in sqs_records(event):
         try:
             handle_record(record)
         except Exception as exc:

@@ -158,9 +158,7 @@ class LocalStack:
         # One injector for the faults the stack serves itself (the pollers', the emulator's);
         # the handlers draw theirs from the plan in their environment.
         self.faults = FaultInjector(plan) if plan is not None else None
-        self.runtime = InProcessLambdaRuntime(
-            {DOFS_FAULTS: plan.model_dump_json()} if plan is not None else {}
-        )
+        self.runtime = InProcessLambdaRuntime({DOFS_FAULTS: plan.to_json()} if plan is not None else {})
         self.gateway: LocalGateway | None = None
         self.aws_endpoint = ""
         self._running = contextlib.ExitStack()

@@ -3,7 +3,7 @@
 Every generated request goes through ``api_handler.handler`` as an API Gateway REST (v1)
 proxy event. An oracle written here lists every refusal that applies to the request: wrong
 Content-Type (415), too many bytes (413), empty, not base64, not UTF-8, not JSON, not a
-JSON object, bad Idempotency-Key (400), not an order (422, ``validator.find_problems``).
+JSON object, bad Idempotency-Key (400), not an order (422, ``order_shape.find_problems``).
 A refused request must get one of those answers, as a JSON error whose message names the
 problem, with nothing written to the orders table and no execution started. A request to
 which none applies is a well-shaped order: it must get a 202, and the stored order must
@@ -30,7 +30,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from handlers import api_handler, validator
+from handlers import api_handler, order_shape
 from handlers.models import parse_json_decimal
 from handlers.order_intake import order_id_for
 from handlers.settings import DEFAULT_MAX_ORDER_BODY_BYTES, MAX_ORDER_BODY_BYTES
@@ -182,7 +182,7 @@ def _content_refusals(wire: bytes) -> list[Refusal]:
         return [Refusal(400, "invalid_json", ("JSON",))]
     if not isinstance(value, dict):
         return [Refusal(400, "invalid_order", ("JSON object",))]
-    problems = validator.find_problems(value)
+    problems = order_shape.find_problems(value)
     if not problems:
         return []
     listed = problems[: api_handler.MAX_PROBLEMS_LISTED]
@@ -211,7 +211,7 @@ def _is_text(value: Any) -> bool:
     return (
         isinstance(value, str)
         and bool(value.strip())
-        and len(value) <= validator.MAX_TEXT_LENGTH
+        and len(value) <= order_shape.MAX_TEXT_LENGTH
         and all(unicodedata.category(char) not in {"Cc", "Cs", "Cn"} for char in value)
     )
 
@@ -220,23 +220,23 @@ def _is_money(value: Any) -> bool:
     if isinstance(value, bool) or not isinstance(value, int | Decimal):
         return False
     amount = Decimal(value)
-    return amount.is_finite() and 0 <= amount <= validator.MAX_MONEY and (amount * 100) % 1 == 0
+    return amount.is_finite() and 0 <= amount <= order_shape.MAX_MONEY and (amount * 100) % 1 == 0
 
 
 def _is_quantity(value: Any) -> bool:
-    return type(value) is int and 1 <= value <= validator.MAX_QUANTITY
+    return type(value) is int and 1 <= value <= order_shape.MAX_QUANTITY
 
 
 def looks_like_an_order(order: Any) -> bool:
     """The order's shape checked here, independently of ``validator``: what a 202 promises."""
-    if not isinstance(order, dict) or set(order) != set(validator.ORDER_FIELDS):
+    if not isinstance(order, dict) or set(order) != set(order_shape.ORDER_FIELDS):
         return False
     items, address = order["items"], order["shipping_address"]
     return (
         _is_text(order["customer_id"])
         and _is_money(order["total_amount"])
         and isinstance(items, list)
-        and 1 <= len(items) <= validator.MAX_ITEMS
+        and 1 <= len(items) <= order_shape.MAX_ITEMS
         and all(
             isinstance(item, dict)
             and set(item) == {"product_id", "quantity", "price"}
@@ -313,7 +313,7 @@ class Harness:
         assert wire is not None
         text = wire.decode("utf-8")
         order = parse_json_decimal(text)
-        assert validator.find_problems(order) == []
+        assert order_shape.find_problems(order) == []
         assert looks_like_an_order(order), f"accepted something that is not an order: {text!r}"
         (stored,) = scan_all(self.tables.orders)
         assert stored["order_id"] == order_id
@@ -402,7 +402,7 @@ LEAVES = st.one_of(
     ANY_TEXT,
     ANY_TEXT.map(RawStr),
 )
-KEYS = st.one_of(st.sampled_from([*validator.ORDER_FIELDS, *validator.ITEM_FIELDS]), ANY_TEXT)
+KEYS = st.one_of(st.sampled_from([*order_shape.ORDER_FIELDS, *order_shape.ITEM_FIELDS]), ANY_TEXT)
 
 
 def _containers(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
@@ -430,7 +430,7 @@ STYLES = st.builds(Style, st.booleans(), st.sampled_from(["", " ", "\n\t"]))
 
 MONEY = st.one_of(
     st.decimals(min_value=0, max_value=1000, places=2),
-    st.decimals(min_value=0, max_value=validator.MAX_MONEY, places=2),
+    st.decimals(min_value=0, max_value=order_shape.MAX_MONEY, places=2),
 )
 
 
@@ -438,11 +438,11 @@ MONEY = st.one_of(
 def valid_orders(draw: st.DrawFn) -> dict[str, Any]:
     """Orders ``find_problems`` accepts; the total is usually, not always, the items' sum."""
     lines = draw(
-        st.lists(st.tuples(NAMES, st.integers(1, validator.MAX_QUANTITY), MONEY), min_size=1, max_size=4)
+        st.lists(st.tuples(NAMES, st.integers(1, order_shape.MAX_QUANTITY), MONEY), min_size=1, max_size=4)
     )
     items = [{"product_id": name, "quantity": quantity, "price": price} for name, quantity, price in lines]
     exact = sum((price * quantity for _, quantity, price in lines), start=Decimal(0))
-    total = draw(MONEY) if exact > validator.MAX_MONEY or draw(st.integers(0, 4)) == 0 else exact
+    total = draw(MONEY) if exact > order_shape.MAX_MONEY or draw(st.integers(0, 4)) == 0 else exact
     address = draw(
         st.fixed_dictionaries(
             {"street": NAMES, "city": NAMES, "state": NAMES, "zip": NAMES}, optional={"country": NAMES}
@@ -467,7 +467,7 @@ def _items(order: dict[str, Any]) -> list[dict[str, Any]]:
 
 QUANTITIES: st.SearchStrategy[Any] = st.one_of(
     st.integers(-(10**6), 0),
-    st.integers(validator.MAX_QUANTITY + 1, 10**40),
+    st.integers(order_shape.MAX_QUANTITY + 1, 10**40),
     st.decimals(allow_nan=False, allow_infinity=False),
     st.sampled_from(
         [
@@ -491,7 +491,7 @@ PRICES: st.SearchStrategy[Any] = st.one_of(
     st.decimals(min_value=0, max_value=10**6, places=3),
     st.decimals(min_value=0, max_value=1, places=28),
     st.decimals(min_value=-1000, max_value=Decimal("-0.01"), places=2),
-    st.decimals(min_value=validator.MAX_MONEY + Decimal("0.01"), max_value=10**20, places=2),
+    st.decimals(min_value=order_shape.MAX_MONEY + Decimal("0.01"), max_value=10**20, places=2),
     st.decimals(allow_nan=False, allow_infinity=False),
     st.sampled_from(
         [
@@ -576,7 +576,7 @@ def _respell_money(draw: st.DrawFn, order: dict[str, Any]) -> None:
     if (
         isinstance(amount, Decimal)
         and amount.as_tuple().exponent == -2
-        and 0 <= amount <= validator.MAX_MONEY
+        and 0 <= amount <= order_shape.MAX_MONEY
     ):
         cents = int(amount.scaleb(2))
         spellings = [
@@ -600,7 +600,7 @@ def _bad_items(draw: st.DrawFn, order: dict[str, Any]) -> None:
     first = _items(order)[:1] or [{}]
     order["items"] = draw(
         st.sampled_from(
-            [[], first * (validator.MAX_ITEMS + 1), first * validator.MAX_ITEMS, "items", [1], {}]
+            [[], first * (order_shape.MAX_ITEMS + 1), first * order_shape.MAX_ITEMS, "items", [1], {}]
         )
     )
 

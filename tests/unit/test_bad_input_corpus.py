@@ -20,7 +20,7 @@ from typing import Any
 import boto3
 import pytest
 
-from handlers import api_handler, validator
+from handlers import api_handler, order_shape
 from handlers.settings import MAX_ORDER_BODY_BYTES
 from tests.unit.conftest import Tables
 from tests.unit.support import Raw, api_event, fixture_data, fixture_text, json_text, scan_all
@@ -182,7 +182,9 @@ CASES: dict[str, Case] = {
         order_with((QUANTITY, Decimal("2.0"))), "items[0].quantity"
     ),
     "quantity over the maximum": not_an_order(
-        order_with((QUANTITY, validator.MAX_QUANTITY + 1)), "items[0].quantity", str(validator.MAX_QUANTITY)
+        order_with((QUANTITY, order_shape.MAX_QUANTITY + 1)),
+        "items[0].quantity",
+        str(order_shape.MAX_QUANTITY),
     ),
     "negative price": not_an_order(order_with((PRICE, Decimal("-0.01"))), "items[0].price"),
     "price with three decimals": not_an_order(order_with((PRICE, Decimal("29.999"))), "items[0].price"),
@@ -190,7 +192,9 @@ CASES: dict[str, Case] = {
         order_with((PRICE, Decimal("29.99000000000000000000000000001"))), "items[0].price"
     ),
     "price over the maximum": not_an_order(
-        order_with((PRICE, validator.MAX_MONEY + Decimal("0.01"))), "items[0].price", str(validator.MAX_MONEY)
+        order_with((PRICE, order_shape.MAX_MONEY + Decimal("0.01"))),
+        "items[0].price",
+        str(order_shape.MAX_MONEY),
     ),
     # --- unknown and missing fields: 422
     "unknown field": not_an_order(order_with((("coupon",), "FREE")), "coupon", "unknown field"),
@@ -203,14 +207,14 @@ CASES: dict[str, Case] = {
     ),
     "missing customer": not_an_order(order_with((("customer_id",), DROP)), "customer_id", "required"),
     "missing zip": not_an_order(order_with((("shipping_address", "zip"), DROP)), "shipping_address.zip"),
-    "empty object": not_an_order("{}", *(f"{name}: is required" for name in validator.ORDER_FIELDS)),
+    "empty object": not_an_order("{}", *(f"{name}: is required" for name in order_shape.ORDER_FIELDS)),
     "no items": not_an_order(order_with((("items",), [])), "items", "at least one"),
     "too many items": not_an_order(
         order_with(
-            (("items",), [{"product_id": "p", "quantity": 1, "price": 1}] * (validator.MAX_ITEMS + 1))
+            (("items",), [{"product_id": "p", "quantity": 1, "price": 1}] * (order_shape.MAX_ITEMS + 1))
         ),
         "items",
-        str(validator.MAX_ITEMS),
+        str(order_shape.MAX_ITEMS),
     ),
     "items as an object": not_an_order(order_with((("items",), {"a": 1})), "items", "list"),
     "an item that is not an object": not_an_order(order_with((("items", 0), "prod_001")), "items[0]"),
@@ -219,7 +223,7 @@ CASES: dict[str, Case] = {
     ),
     "blank customer": not_an_order(order_with((("customer_id",), " \t ")), "customer_id"),
     "overlong customer": not_an_order(
-        order_with((("customer_id",), "c" * (validator.MAX_TEXT_LENGTH + 1))), "customer_id"
+        order_with((("customer_id",), "c" * (order_shape.MAX_TEXT_LENGTH + 1))), "customer_id"
     ),
     # --- control characters: raw ones make invalid JSON (400), escaped ones a bad value (422)
     "raw control character in a string": unreadable(
@@ -321,7 +325,7 @@ def test_each_malformed_body_is_malformed_for_the_reason_its_case_names() -> Non
     for name, case in CASES.items():
         if case.status == 422:
             assert isinstance(case.body, str), name
-            assert validator.find_problems(json.loads(case.body, parse_float=Decimal)) != [], name
+            assert order_shape.find_problems(json.loads(case.body, parse_float=Decimal)) != [], name
 
 
 # --- positive controls: the same checks see an order when one is stored ----------------------
@@ -347,7 +351,7 @@ def _accept(case_body: str, headers: dict[str, str] | None = None) -> dict[str, 
 def test_a_well_shaped_order_is_accepted_and_stored_as_sent(
     tables: Tables, state_machine_arn: str, body: str
 ) -> None:
-    assert validator.find_problems(json.loads(body, parse_float=Decimal)) == []
+    assert order_shape.find_problems(json.loads(body, parse_float=Decimal)) == []
 
     accepted = _accept(body)
 

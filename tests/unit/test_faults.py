@@ -187,7 +187,7 @@ def test_the_injectors_fire_as_the_environment_says(monkeypatch: pytest.MonkeyPa
 def _storage_event() -> dict[str, Any]:
     outcome = validator.validate_order("o-1", fixture_text("valid_order.json"))
     assert outcome.order is not None
-    return {"operation": "store_validated", "order_id": "o-1", "order": outcome.order.model_dump(mode="json")}
+    return {"operation": "store_validated", "order_id": "o-1", "order": outcome.order.as_json_data()}
 
 
 STEPS: dict[str, Callable[[], Any]] = {

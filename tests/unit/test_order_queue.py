@@ -21,7 +21,7 @@ def test_enqueue_sends_the_message_the_workflow_sends(order_queue_url: str) -> N
 
     (message,) = sqs.receive_message(QueueUrl=order_queue_url, MaxNumberOfMessages=10)["Messages"]
     assert message["MessageId"] == message_id
-    record = SqsRecord.model_validate({"messageId": message["MessageId"], "body": message["Body"]})
+    record = SqsRecord.from_event_record({"messageId": message["MessageId"], "body": message["Body"]})
     assert parse_fulfillment_message(record).order_id == "ord-1"
 
 

@@ -7,11 +7,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
 
 from components.state_machine import LAMBDA_TRANSIENT_ERRORS, ORDER_ALREADY_FINAL_ERROR
 from handlers import order_storage, validator
-from handlers.errors import OrderAlreadyFinalError, TransientStorageError
+from handlers.errors import MalformedInputError, OrderAlreadyFinalError, TransientStorageError
 from handlers.models import DUE_AT, IN_FLIGHT_SHARD, OrderStatus, in_flight_shard
 from handlers.repository import utc_iso
 from tests.unit.conftest import Tables
@@ -284,7 +283,7 @@ def test_record_rejection_of_an_order_that_moved_on_writes_no_failure_record(han
 def test_a_malformed_request_is_refused_before_any_write(
     handler_tables: Tables, event: dict[str, Any]
 ) -> None:
-    with pytest.raises(ValidationError):
+    with pytest.raises(MalformedInputError):
         order_storage.handler(event, None)
 
     assert scan_all(handler_tables.orders) == []
@@ -295,7 +294,7 @@ def test_store_validated_refuses_money_with_more_than_two_decimals(handler_table
     event = store_event()
     event["order"]["items"][0]["price"] = "29.999"
 
-    with pytest.raises(ValidationError):
+    with pytest.raises(MalformedInputError):
         order_storage.handler(event, None)
 
     assert scan_all(handler_tables.orders) == []

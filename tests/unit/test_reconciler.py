@@ -15,9 +15,10 @@ import pytest
 
 from handlers import api_handler, fulfill_order, reconciler
 from handlers.errors import ConfigurationError, QueueError, TransientStorageError
-from handlers.models import Order, OrderStatus, parse_json_decimal
+from handlers.models import OrderStatus, parse_json_decimal
 from handlers.order_intake import WorkflowStarter
 from handlers.order_queue import OrderQueue
+from handlers.order_shape import parse_order
 from handlers.reconciler import Action, OrderReconciler, ReconcilerSettings
 from handlers.repository import FailedOrderRepository, OrderRepository, utc_iso
 from tests.unit.conftest import Tables
@@ -348,7 +349,7 @@ def test_a_pending_order_gets_every_attempt_whatever_its_start_cost(env: Env) ->
     make_reconciler(env, sfn=RefusingStart()).run()  # one attempt spent on a refused start
     make_reconciler(env).run(now=later(RECEIVED_AFTER))  # started
     orders = OrderRepository(ORDERS_TABLE, env.tables.dynamodb)
-    valid = Order.model_validate(parse_json_decimal(fixture_text("valid_order.json")))
+    valid = parse_order(parse_json_decimal(fixture_text("valid_order.json")))
     assert orders.store_validated("o-1", valid)
 
     runs, _ = runs_losing_every_message(env, make_reconciler(env), MAX_ATTEMPTS + 1)

@@ -12,10 +12,11 @@ from handlers.models import (
     IN_FLIGHT_INDEX,
     IN_FLIGHT_SHARDS,
     FailureStage,
-    Order,
     OrderStatus,
     in_flight_shard,
+    parse_json_decimal,
 )
+from handlers.order_shape import parse_order
 from handlers.repository import OrderRepository, utc_iso
 from tests.unit.conftest import Tables
 from tests.unit.support import fixture_text, get_item, seed_order
@@ -56,7 +57,7 @@ def at(minutes_from_now: int) -> datetime:
 
 
 IN_FLIGHT_KEYS = {"in_flight", "due_at"}
-VALID = Order.model_validate_json(fixture_text("valid_order.json"))
+VALID = parse_order(parse_json_decimal(fixture_text("valid_order.json")))
 
 
 # --- the in-flight index ----------------------------------------------------------------------
@@ -114,7 +115,7 @@ def test_store_validated_makes_a_received_order_pending_in_one_write_without_its
 ) -> None:
     orders = tables.order_repository()
     assert orders.create_received("o-1", fixture_text("valid_order.json"), "0" * 64, None, at(-1))
-    valid = Order.model_validate_json(fixture_text("valid_order.json"))
+    valid = parse_order(parse_json_decimal(fixture_text("valid_order.json")))
 
     assert orders.store_validated("o-1", valid) is True
 
@@ -129,7 +130,7 @@ def test_store_validated_makes_a_received_order_pending_in_one_write_without_its
 @pytest.mark.parametrize("status", ["FULFILLED", FAILED, "REJECTED"])
 def test_store_validated_of_a_final_order_changes_nothing(tables: Tables, status: str) -> None:
     seeded = seed_order(tables.orders, "o-1", status)
-    valid = Order.model_validate_json(fixture_text("valid_order.json"))
+    valid = parse_order(parse_json_decimal(fixture_text("valid_order.json")))
 
     assert tables.order_repository().store_validated("o-1", valid) is False
 

@@ -10,7 +10,8 @@ from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeou
 
 from handlers import aws, settings
 from handlers.errors import ConfigurationError, DofsError, StorageError, TransientStorageError
-from handlers.models import DUE_AT, FailureStage, Order, OrderStatus
+from handlers.models import DUE_AT, FailureStage, OrderStatus
+from handlers.order_shape import parse_order
 from handlers.repository import FailedOrderRepository, OrderRepository
 from tests.unit.conftest import Tables
 from tests.unit.support import FailingResource, client_error, fixture_data
@@ -156,7 +157,7 @@ def test_every_order_repository_call_translates_throttling() -> None:
     with pytest.raises(TransientStorageError):
         orders.mark_fulfilled("o-1")
     with pytest.raises(TransientStorageError):
-        orders.store_validated("o-1", Order.model_validate(order))
+        orders.store_validated("o-1", parse_order(order))
     with pytest.raises(TransientStorageError):
         orders.expedite("o-1", DUE)
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import logging
 
 import pytest
-from pydantic import ValidationError
 
-from handlers.errors import FulfillmentAttemptError, PoisonMessageError
+from handlers.errors import FulfillmentAttemptError, MalformedInputError, PoisonMessageError
 from handlers.observability import get_logger
 from handlers.sqs_batch import SqsRecord, order_id_in, parse_fulfillment_message, process_batch
 from tests.unit.support import fixture_data, logged, order_message, sqs_event, sqs_record
@@ -62,13 +61,13 @@ def test_an_empty_batch_reports_nothing() -> None:
 
 
 def test_an_event_without_records_is_refused() -> None:
-    with pytest.raises(ValidationError):
+    with pytest.raises(MalformedInputError, match="Records: is required"):
         process_batch({"Messages": []}, _handler_failing_for(set(), []), LOGGER)
 
 
 def test_the_recorded_sqs_fixture_parses_into_its_order_id() -> None:
     (raw,) = fixture_data("sqs_event.json")["Records"]
-    record = SqsRecord.model_validate(raw)
+    record = SqsRecord.from_event_record(raw)
 
     message = parse_fulfillment_message(record)
 
@@ -78,14 +77,14 @@ def test_the_recorded_sqs_fixture_parses_into_its_order_id() -> None:
 
 
 def test_extra_fields_in_a_message_are_ignored() -> None:
-    record = SqsRecord.model_validate(sqs_record("m", '{"order_id": "o-1", "sent_by": "workflow"}'))
+    record = SqsRecord.from_event_record(sqs_record("m", '{"order_id": "o-1", "sent_by": "workflow"}'))
 
     assert parse_fulfillment_message(record).order_id == "o-1"
 
 
 @pytest.mark.parametrize("body", ["not json", "", "[]", "null", "{}", '{"order_id": ""}', '{"order_id": 1}'])
 def test_a_body_that_is_not_a_fulfillment_message_is_poison(body: str) -> None:
-    record = SqsRecord.model_validate(sqs_record("m-poison", body))
+    record = SqsRecord.from_event_record(sqs_record("m-poison", body))
 
     with pytest.raises(PoisonMessageError, match="m-poison"):
         parse_fulfillment_message(record)
@@ -96,7 +95,7 @@ def test_receive_count_falls_back_to_one_when_absent_or_garbled(raw: str, expect
     data = sqs_record("m", "{}")
     data["attributes"]["ApproximateReceiveCount"] = raw
 
-    assert SqsRecord.model_validate(data).receive_count == expected
+    assert SqsRecord.from_event_record(data).receive_count == expected
 
 
 def _always_failing(record: SqsRecord) -> None:

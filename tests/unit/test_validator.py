@@ -8,10 +8,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
 
-from handlers import validator
-from handlers.models import Order
+from handlers import order_shape, parsing, validator
+from handlers.errors import MalformedInputError
+from handlers.order_shape import parse_order
 from tests.unit.support import Raw, find_floats, fixture_data, fixture_text, json_text
 
 Mutation = Callable[[dict[str, Any]], None]
@@ -216,7 +216,7 @@ def test_the_invalid_fixture_is_rejected_for_its_missing_customer_only() -> None
 def test_the_wrong_total_fixture_has_the_shape_of_an_order_but_not_a_consistent_total() -> None:
     order = fixture_data("order_with_wrong_total.json")
 
-    assert validator.find_problems(order) == []
+    assert order_shape.find_problems(order) == []
     (inconsistency,) = validator.find_inconsistencies(order)
     assert inconsistency.startswith("total_amount: ")
     assert "60.08" in inconsistency, "the reason names the sum of the items"
@@ -225,7 +225,7 @@ def test_the_wrong_total_fixture_has_the_shape_of_an_order_but_not_a_consistent_
 
 
 def test_the_valid_fixture_has_neither_problems_nor_inconsistencies() -> None:
-    assert validator.find_problems(valid_order()) == []
+    assert order_shape.find_problems(valid_order()) == []
     assert validator.find_inconsistencies(valid_order()) == []
 
 
@@ -248,8 +248,8 @@ def test_an_overlong_unknown_field_name_is_truncated_in_its_reason() -> None:
     (reason,) = reasons_for(body_with(_set(name, 1)))
 
     assert reason.endswith(": unknown field")
-    assert len(reason) < validator.MAX_NAME_IN_MESSAGE + 40
-    assert reason.startswith(repr("x" * validator.MAX_NAME_IN_MESSAGE) + "...")
+    assert len(reason) < parsing.MAX_NAME_IN_MESSAGE + 40
+    assert reason.startswith(repr("x" * parsing.MAX_NAME_IN_MESSAGE) + "...")
 
 
 @pytest.mark.parametrize("name", ["bad\nname", "\x1b[31mred", "a\u202eb"], ids=["newline", "escape", "bidi"])
@@ -377,7 +377,7 @@ def test_handler_output_for_a_valid_order_is_what_the_state_machine_reads(valid_
     assert [item["quantity"] for item in order["items"]] == [2, 1]
     # The payload crosses Step Functions as JSON and comes back as the same exact order.
     assert json.loads(json.dumps(output)) == output
-    assert Order.model_validate(order) == validator.validate_order("order-42", valid_order_text).order
+    assert parse_order(order) == validator.validate_order("order-42", valid_order_text).order
 
 
 def test_handler_output_for_an_invalid_order_lists_reasons_and_no_order() -> None:
@@ -406,5 +406,5 @@ def test_handler_does_not_raise_for_unparseable_bodies() -> None:
     ids=["no body", "no order id", "unknown field"],
 )
 def test_handler_refuses_an_event_that_is_not_workflow_input(event: dict[str, Any]) -> None:
-    with pytest.raises(ValidationError):
+    with pytest.raises(MalformedInputError):
         validator.handler(event, None)
