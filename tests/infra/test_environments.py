@@ -44,11 +44,16 @@ def test_retention_is_14_days_in_dev_and_90_in_prod(dev_run: ProgramRun, prod_ru
     assert {g.inputs["retentionInDays"] for g in prod_run.of_type(h.LOG_GROUP)} == {90}
 
 
-def test_prod_functions_get_512_mb(dev_run: ProgramRun, prod_run: ProgramRun) -> None:
-    assert {f.inputs["memorySize"] for f in prod_run.of_type(h.FUNCTION)} == {512}
-    assert {f.inputs["memorySize"] for f in dev_run.of_type(h.FUNCTION)} == {
-        h.StackConfig("dev").integer("dofs:lambdaMemoryMb")
-    }
+def test_every_function_of_both_stacks_gets_the_256_mb_make_cost_prices(
+    dev_run: ProgramRun, prod_run: ProgramRun
+) -> None:
+    for run in (dev_run, prod_run):
+        assert {f.inputs["memorySize"] for f in run.of_type(h.FUNCTION)} == {256}
+
+
+def test_prod_traces_one_request_in_a_hundred_after_the_first_each_second(prod_run: ProgramRun) -> None:
+    rules = prod_run.of_type("aws:xray/samplingRule:SamplingRule")
+    assert rules and {(r.inputs["reservoirSize"], r.inputs["fixedRate"]) for r in rules} == {(1, 0.01)}
 
 
 def test_prod_redrives_after_five_receives_and_dev_after_three(
