@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
 import json
+import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -242,3 +245,28 @@ def logged(out: str, message: str) -> list[dict[str, Any]]:
 def fail_dynamodb(monkeypatch: pytest.MonkeyPatch, code: str) -> None:
     """Every DynamoDB request the handlers make fails with the AWS error ``code``."""
     monkeypatch.setattr(aws, "dynamodb_resource", lambda: FailingResource(client_error(code)))
+
+
+HANDLER_SERVICES = (
+    "api_handler",
+    "validator",
+    "order_storage",
+    "fulfill_order",
+    "dlq_processor",
+    "reconciler",
+)
+
+
+@contextlib.contextmanager
+def handler_loggers_at(level: int) -> Iterator[None]:
+    """Every handler's logger at ``level`` (they were made at import, under whatever
+    LOG_LEVEL was set then), and back as they were afterwards."""
+    loggers = [logging.getLogger(f"dofs.{service}") for service in HANDLER_SERVICES]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(level)
+    try:
+        yield
+    finally:
+        for logger, previous in zip(loggers, levels, strict=True):
+            logger.setLevel(previous)

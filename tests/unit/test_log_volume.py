@@ -19,6 +19,7 @@ from tests.unit.conftest import Tables
 from tests.unit.support import (
     api_event,
     fixture_text,
+    handler_loggers_at,
     log_lines,
     order_message,
     response_json,
@@ -27,7 +28,6 @@ from tests.unit.support import (
     sqs_record,
 )
 
-SERVICES = ("api_handler", "validator", "order_storage", "fulfill_order", "dlq_processor", "reconciler")
 PENDING = OrderStatus.PENDING_FULFILLMENT.value
 Invocation = Callable[[], Any]
 
@@ -35,13 +35,8 @@ Invocation = Callable[[], Any]
 @pytest.fixture(autouse=True)
 def _debug_level() -> Iterator[None]:
     """Every line is written, so the test sees what each level holds, not what a filter left."""
-    loggers = [logging.getLogger(f"dofs.{service}") for service in SERVICES]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(logging.DEBUG)
-    yield
-    for logger, level in zip(loggers, levels, strict=True):
-        logger.setLevel(level)
+    with handler_loggers_at(logging.DEBUG):
+        yield
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from tests.unit.support import (
     api_event,
     fixture_text,
     get_item,
+    handler_loggers_at,
     log_lines,
     order_message,
     response_json,
@@ -25,26 +26,13 @@ from tests.unit.support import (
 )
 
 PENDING = OrderStatus.PENDING_FULFILLMENT.value
-HANDLER_LOGGERS = (
-    "api_handler",
-    "validator",
-    "order_storage",
-    "fulfill_order",
-    "dlq_processor",
-    "reconciler",
-)
 
 
 @pytest.fixture(autouse=True)
 def _info_level() -> Iterator[None]:
     """The loggers were made at import under whatever LOG_LEVEL was set; these tests read INFO."""
-    loggers = [logging.getLogger(f"dofs.{name}") for name in HANDLER_LOGGERS]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(logging.INFO)
-    yield
-    for logger, level in zip(loggers, levels, strict=True):
-        logger.setLevel(level)
+    with handler_loggers_at(logging.INFO):
+        yield
 
 
 @pytest.fixture
