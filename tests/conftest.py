@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
+from botocore import loaders
 
 from handlers import aws
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REGION = "ap-south-1"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_botocore_loader() -> Iterator[None]:
+    """moto gives every test a new boto3 session, and botocore's loader is per session: each
+    test parsed the services' JSON models again, most of a unit test's time. The models are
+    read-only, so one loader (per data path) serves every session of the run."""
+    with mock.patch("botocore.session.create_loader", functools.cache(loaders.create_loader)):
+        yield
 
 
 @pytest.fixture(autouse=True)
