@@ -13,7 +13,7 @@ help:
 	@echo "make run     run DOFS locally: API on :8080, AWS emulator on :4566 (ARGS=\"--port 9000 --stack prod ...\")"
 	@echo "make smoke   run the smoke scenarios against URL (default the local API; URL=\$$(pulumi stack output api_url)); ARGS=\"--stack prod\" predicts from that stack"
 	@echo "make redrive ARGS=\"--outputs FILE [--endpoint-url URL] [--dlq] [--dry-run]\"  send FULFILLMENT_FAILED orders back to the queue"
-	@echo "make soak    2,000 orders with faults on through the local stack; checks nothing is lost or doubled (ARGS=\"--orders N\")"
+	@echo "make soak    2,000 orders with faults on through the local stack; checks nothing is lost or doubled (ARGS=\"--stack prod --orders N\")"
 	@echo "make cost    the bill per million orders and the sustained orders/s, measured on the local stack (ARGS=\"--stack prod --orders 500 --markdown\")"
 	@echo "make package build the handler archive and the Lambda layer into build/"
 	@echo "make bench      time POST /order and the workflow on the emulator"
