@@ -23,6 +23,7 @@ conditional claim that moves the order's deadline on, so two runs at once act on
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import Counter
 from collections.abc import Callable
@@ -93,7 +94,7 @@ class OrderReconciler:
         """One pass over the orders due; ``millis_left`` is the invocation's time budget."""
         now = now or datetime.now(UTC)
         actions: Counter[Action] = Counter()
-        backlog = _Once(self._queue_has_backlog)
+        backlog = functools.cache(self._queue_has_backlog)  # asked once a run, and only if needed
         for order_id in self.orders.due_ids(now):
             if millis_left is not None and millis_left() < STOP_MARGIN_MILLIS:
                 actions[Action.DEFERRED] += 1
@@ -181,19 +182,6 @@ class OrderReconciler:
         if recorded:  # it moved on (fulfilled, say) since the claim: withdraw the record
             self.failed_orders.delete(order_id)
         return Action.SKIPPED
-
-
-class _Once:
-    """A check made at most once per run, and only if some order needs it."""
-
-    def __init__(self, check: Callable[[], bool]) -> None:
-        self._check = check
-        self._answer: bool | None = None
-
-    def __call__(self) -> bool:
-        if self._answer is None:
-            self._answer = self._check()
-        return self._answer
 
 
 def _reconciler() -> OrderReconciler:
