@@ -83,7 +83,7 @@ class StackSettings(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _validate_workflow_deadlines(self) -> StackSettings:
+    def _validate_express_timeout(self) -> StackSettings:
         if self.workflow_type == "EXPRESS" and self.workflow_timeout_seconds > EXPRESS_MAX_SECONDS:
             raise ValueError(
                 f"{config_key('workflow_timeout_seconds')}: an EXPRESS workflow runs at most "
