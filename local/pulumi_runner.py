@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import re
 import runpy
 from collections.abc import Iterator, Mapping
@@ -35,7 +36,12 @@ def stack_config(stack: str, root: Path = PROJECT_ROOT) -> dict[str, str]:
         known = ", ".join(sorted(p.name.split(".")[1] for p in root.glob("Pulumi.*.yaml"))) or "none"
         raise LocalStackError(f"unknown stack {stack!r}: no Pulumi.<stack>.yaml for it (stacks: {known})")
     document = yaml.safe_load(path.read_text()) or {}
-    return {key: str(value) for key, value in (document.get("config") or {}).items()}
+    return {key: _config_value(value) for key, value in (document.get("config") or {}).items()}
+
+
+def _config_value(value: Any) -> str:
+    """A structured value (a list, a map) reaches the program as JSON, as Pulumi passes it."""
+    return json.dumps(value) if isinstance(value, list | dict) else str(value)
 
 
 def config_override(raw: str) -> tuple[str, str]:

@@ -74,6 +74,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
             return {"arn": self._arn("logs", f"log-group:{physical}")}
         if typ == "aws:apigateway/restApi:RestApi":
             return {"rootResourceId": "root0000", "executionArn": self._arn("execute-api", "api0000001")}
+        if typ == "aws:apigateway/apiKey:ApiKey":
+            return {"value": f"local-key-{name}"}
         if typ == "aws:apigateway/stage:Stage":
             stage = inputs["stageName"]
             return {"invokeUrl": f"https://api0000001.execute-api.{self.region}.amazonaws.com/{stage}"}
