@@ -146,8 +146,7 @@ def banner(stack: LocalStack, log_file: Path, outputs_file: Path) -> str:
     (tests/integration/test_documented_commands.py runs them)."""
     endpoint, outputs = stack.aws_endpoint, stack.outputs
     api, aws = stack.api_url, f".venv/bin/aws --endpoint-url {endpoint}"
-    key = first_api_key(outputs)
-    key_option = f" -H {shlex.quote(f'{API_KEY_HEADER}: {key}')}" if key else ""
+    key_option = _curl_auth(stack)
     lines = [
         f"DOFS is running locally (stack '{stack.options.stack}', region {stack.region}).",
         "",
@@ -179,6 +178,16 @@ def banner(stack: LocalStack, log_file: Path, outputs_file: Path) -> str:
         "Ctrl-C stops everything. Counters follow as orders flow:",
     ]
     return "\n".join(lines)
+
+
+def _curl_auth(stack: LocalStack) -> str:
+    """What curl adds to get in: the API key (api_key), a SigV4 signature (iam) or nothing."""
+    key = first_api_key(stack.outputs)
+    if key:
+        return f" -H {shlex.quote(f'{API_KEY_HEADER}: {key}')}"
+    if "api_execute_arn" in stack.outputs:
+        return f" --aws-sigv4 'aws:amz:{stack.region}:execute-api' --user local:local"
+    return ""
 
 
 def _api_key_lines(outputs: dict[str, object]) -> list[str]:
