@@ -79,6 +79,7 @@ class OrderApi(pulumi.ComponentResource):
     settings: StackSettings
     handler: PythonFunction
     rest_api: aws.apigateway.RestApi
+    deployment: aws.apigateway.Deployment
     stage: aws.apigateway.Stage
     api_url: pulumi.Output[str]
     api_keys: ApiKeys | None
@@ -134,33 +135,7 @@ class OrderApi(pulumi.ComponentResource):
             GatewayResponsesArgs(settings=settings, rest_api_id=self.rest_api.id),
             opts=child,
         )
-        # Before the stage serves its first request, API Gateway must be allowed to invoke.
-        permission = aws.lambda_.Permission(
-            "api-invoke-permission",
-            action="lambda:InvokeFunction",
-            function=self.handler.function.name,
-            principal="apigateway.amazonaws.com",
-            source_arn=self.rest_api.execution_arn.apply(lambda arn: f"{arn}/*/*"),
-            opts=child,
-        )
-        self.deployment = aws.apigateway.Deployment(
-            "deployment",
-            rest_api=self.rest_api.id,
-            description="DOFS order API",
-            triggers={"redeployment": self._fingerprint(methods, integrations, responses.responses)},
-            opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[*integrations, *responses.responses, permission]
-            ),
-        )
-        self.stage = aws.apigateway.Stage(
-            "stage",
-            rest_api=self.rest_api.id,
-            deployment=self.deployment.id,
-            stage_name=envname,
-            xray_tracing_enabled=True,
-            access_log_settings=self._access_log_settings(settings),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),
-        )
+        self.stage = self._deploy(methods, integrations, responses.responses, self._invoke_permission())
         aws.apigateway.MethodSettings(
             "throttling",
             rest_api=self.rest_api.id,
@@ -189,6 +164,41 @@ class OrderApi(pulumi.ComponentResource):
         self.api_url = self.stage.invoke_url
         self.register_outputs(
             {"api_url": self.api_url, "rest_api_id": self.rest_api.id, "execute_arn": self.execute_arn}
+        )
+
+    def _invoke_permission(self) -> aws.lambda_.Permission:
+        return aws.lambda_.Permission(
+            "api-invoke-permission",
+            action="lambda:InvokeFunction",
+            function=self.handler.function.name,
+            principal="apigateway.amazonaws.com",
+            source_arn=self.rest_api.execution_arn.apply(lambda arn: f"{arn}/*/*"),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _deploy(
+        self,
+        methods: list[aws.apigateway.Method],
+        integrations: list[aws.apigateway.Integration],
+        responses: list[aws.apigateway.Response],
+        permission: aws.lambda_.Permission,
+    ) -> aws.apigateway.Stage:
+        """The deployment and its stage, which serves only once API Gateway may invoke the handler."""
+        self.deployment = aws.apigateway.Deployment(
+            "deployment",
+            rest_api=self.rest_api.id,
+            description="DOFS order API",
+            triggers={"redeployment": self._fingerprint(methods, integrations, responses)},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*integrations, *responses, permission]),
+        )
+        return aws.apigateway.Stage(
+            "stage",
+            rest_api=self.rest_api.id,
+            deployment=self.deployment.id,
+            stage_name=self.settings.environment,
+            xray_tracing_enabled=True,
+            access_log_settings=self._access_log_settings(self.settings),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),
         )
 
     def _access_log_settings(
