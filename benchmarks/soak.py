@@ -50,6 +50,7 @@ from handlers import fulfill_order
 from handlers.faults import FaultPlan, FaultPoint
 from handlers.models import TERMINAL_STATUSES, OrderStatus
 from handlers.order_intake import order_id_for
+from local.api_key import add_api_key_option, api_key_headers, first_api_key
 from local.console import configure_logging, queue_depth
 from local.pulumi_runner import PROJECT_ROOT
 from local.smoke import encode_json, valid_order_body
@@ -152,8 +153,9 @@ class FulfillmentLedger(logging.Handler):
 
 
 class ApiClient:
-    def __init__(self, api_url: str) -> None:
+    def __init__(self, api_url: str, api_key: str | None = None) -> None:
         self.api_url = api_url.rstrip("/")
+        self.key_headers = api_key_headers(api_key)
 
     def post(self, body: bytes, key: str | None, content_type: str = "application/json") -> Answer:
         """POST /order, retried like a careful client: with a key, on any 5xx or a broken
@@ -173,7 +175,9 @@ class ApiClient:
         return self._send("GET", path, None, {})
 
     def _send(self, method: str, path: str, body: bytes | None, headers: Mapping[str, str]) -> Answer:
-        request = urllib.request.Request(self.api_url + path, body, dict(headers), method=method)
+        request = urllib.request.Request(
+            self.api_url + path, body, {**headers, **self.key_headers}, method=method
+        )
         try:
             with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_SECONDS) as response:
                 status, raw = response.status, response.read()
@@ -409,10 +413,12 @@ class SoakOptions:
     faults: Mapping[FaultPoint, float] = field(default_factory=lambda: dict(DEFAULT_FAULT_RATES))
     settle_timeout_seconds: float = 600.0
     config: Mapping[str, str] = field(default_factory=dict)
+    api_key: str | None = None  # None: the stack's own first key, when it uses keys
 
 
 def soak(stack: LocalStack, options: SoakOptions, ledger: FulfillmentLedger) -> SoakReport:
-    client, emulator = ApiClient(stack.api_url), Emulator(stack)
+    client = ApiClient(stack.api_url, options.api_key or first_api_key(stack.outputs))
+    emulator = Emulator(stack)
     slots = plan_slots(options.orders, options.seed)
     started = time.monotonic()
     with ThreadPoolExecutor(options.clients) as pool:
@@ -461,6 +467,7 @@ def parse_args(argv: Sequence[str]) -> SoakOptions:
     parser.add_argument(
         "--timeout", type=float, default=600.0, help="seconds to wait for quiet (default 600)"
     )
+    add_api_key_option(parser)
     args = parser.parse_args(argv)
     if args.orders < 1 or args.clients < 1:
         parser.error("--orders and --clients must be at least 1")
@@ -471,6 +478,7 @@ def parse_args(argv: Sequence[str]) -> SoakOptions:
         seed=args.seed,
         faults={} if args.no_faults else dict(DEFAULT_FAULT_RATES),
         settle_timeout_seconds=args.timeout,
+        api_key=args.api_key,
     )
 
 

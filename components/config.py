@@ -5,6 +5,8 @@ A bad value stops the program with a message that names the key and what it acce
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, Literal
@@ -26,6 +28,13 @@ LOG_RETENTION_DAYS = (
 
 # Step Functions' longest EXPRESS execution (docs: express-at-least-once-execution.html).
 EXPRESS_MAX_SECONDS = 300
+
+# A CORS origin: scheme https, a host, an optional port; no path (an Origin header's form).
+CORS_ORIGIN = re.compile(r"https://[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?(:[0-9]{1,5})?")
+# A client's name becomes its API key's name, dofs-<stack>-<client>.
+API_CLIENT_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+
+ApiAuth = Literal["none", "api_key", "iam"]
 
 LAMBDA_RUNTIME = "python3.12"
 LAMBDA_ARCHITECTURE = "arm64"
@@ -74,6 +83,53 @@ class StackSettings(BaseModel):
     reconcile_after_seconds: int = Field(default=120, ge=1, le=86400)
     reconcile_max_attempts: int = Field(default=3, ge=1, le=100)
     protect_data: bool = False
+    # How POST /order(s) and GET /orders/{id} are protected; GET /health stays open.
+    api_auth: ApiAuth = "api_key"
+    # One API key per client (api_key mode); each key's value is a secret stack output.
+    api_clients: tuple[str, ...] = ()
+    # Requests a day each client's key may make (the usage plan's quota).
+    api_daily_quota: int = Field(default=1_000_000, ge=1)
+    # Browser origins allowed by CORS; empty: no CORS headers at all.
+    cors_allow_origins: tuple[str, ...] = ()
+    # Stage access logs need the account's API Gateway CloudWatch role (see README).
+    api_access_logs: bool = False
+
+    @field_validator("api_clients", "cors_allow_origins", mode="before")
+    @classmethod
+    def _parse_json_list(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            parsed = json.loads(value) if value.strip() else []
+        except json.JSONDecodeError:
+            raise ValueError('must be a JSON list of strings, e.g. ["web-shop"]') from None
+        if not isinstance(parsed, list):
+            raise ValueError('must be a list of strings, e.g. ["web-shop"]')
+        return parsed
+
+    @field_validator("api_clients")
+    @classmethod
+    def _validate_api_clients(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for name in value:
+            if not API_CLIENT_NAME.fullmatch(name):
+                raise ValueError(
+                    f"{name!r} is not a client name: lower-case letters, digits and -, 1-63 long"
+                )
+        if len(set(value)) != len(value):
+            raise ValueError("names a client twice")
+        return value
+
+    @field_validator("cors_allow_origins")
+    @classmethod
+    def _validate_cors_origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for origin in value:
+            if not CORS_ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"{origin!r} is not an origin: https://host[:port], lower case, without a path"
+                )
+        if len(set(value)) != len(value):
+            raise ValueError("names an origin twice")
+        return value
 
     @field_validator("log_retention_days")
     @classmethod
@@ -97,6 +153,15 @@ class StackSettings(BaseModel):
             raise ValueError(
                 f"{config_key('fulfillment_batch_size')}: above 10 needs "
                 f"{config_key('fulfillment_batch_window_seconds')} of at least 1"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _validate_api_clients_present(self) -> StackSettings:
+        if self.api_auth == "api_key" and not self.api_clients:
+            raise ValueError(
+                f"{config_key('api_clients')}: {config_key('api_auth')} api_key needs at least one client "
+                "(pulumi config set --path 'dofs:apiClients[0]' web-shop)"
             )
         return self
 

@@ -67,6 +67,8 @@ HANDLER_MODULES = (
     "api_handler.py",
     "api_routes.py",
     "aws.py",
+    "business_metrics.py",
+    "cors.py",
     "dlq_processor.py",
     "errors.py",
     "faults.py",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -27,8 +28,9 @@ class Dofs:
     api: OrderApi
     trace_sampling: TraceSampling
 
-    def outputs(self) -> dict[str, pulumi.Input[str]]:
+    def outputs(self) -> dict[str, pulumi.Input[Any]]:
         return {
+            **self._api_access_outputs(),
             "api_url": self.api.api_url,
             "orders_table_name": self.tables.orders.name,
             "failed_orders_table_name": self.tables.failed_orders.name,
@@ -36,6 +38,14 @@ class Dofs:
             "order_dlq_url": self.queue.dead_letter_queue.url,
             "state_machine_arn": self.workflow.state_machine.arn,
         }
+
+    def _api_access_outputs(self) -> dict[str, pulumi.Input[Any]]:
+        """api_key: the keys by client (secret); iam: what callers need execute-api:Invoke on."""
+        if self.api.api_keys is not None:
+            return {"api_keys": self.api.api_keys.values}
+        if self.api.settings.api_auth == "iam":
+            return {"api_execute_arn": self.api.execute_arn}
+        return {}
 
 
 def create_dofs(settings: StackSettings) -> Dofs:

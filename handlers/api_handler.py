@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from handlers import aws, faults, settings
+from handlers import aws, cors, faults, settings
 from handlers.api_routes import ROUTES, Operation, Route
 from handlers.errors import (
     ConfigurationError,
@@ -169,7 +169,22 @@ def _intake_service() -> OrderIntakeService:
     return OrderIntakeService(orders, starter, deadlines)
 
 
+def _preflight(request: ApiRequest) -> dict[str, Any]:
+    """A CORS preflight: which methods and headers the path takes (the origin is added later)."""
+    methods = {route.method for route in ROUTES if route.pattern.match(request.path)}
+    if not methods:
+        raise ApiError(404, "not_found", f"no route for {request.path}")
+    return {
+        "statusCode": 204,
+        "headers": cors.preflight_headers(methods),
+        "body": "",
+        "isBase64Encoded": False,
+    }
+
+
 def _dispatch(request: ApiRequest) -> dict[str, Any]:
+    if request.method == "OPTIONS" and cors.allowed_origins():
+        return _preflight(request)
     route, params = _match_route(request)
     return OPERATIONS[route.operation](request, params)
 
@@ -201,6 +216,15 @@ def _order_id_of(exc: Exception) -> str | None:
     return None
 
 
+def _with_cors(request: ApiRequest, response: dict[str, Any]) -> dict[str, Any]:
+    try:
+        origins = cors.allowed_origins()
+    except ConfigurationError as exc:
+        logger.error("misconfigured function", exc_info=exc)
+        return response
+    return cors.with_headers(response, cors.origin_headers(request.header("origin"), origins))
+
+
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request: ApiRequest | None = None
     order_id: str | None = None
@@ -210,6 +234,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     except Exception as exc:
         response = _error_response(exc)
         order_id = _order_id_of(exc)
+    if request is not None:
+        response = _with_cors(request, response)
     if response["statusCode"] >= 400:
         fields: dict[str, Any] = {
             "status": response["statusCode"],

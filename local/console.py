@@ -16,6 +16,7 @@ from typing import TextIO
 from botocore.client import BaseClient
 
 from handlers.models import TERMINAL_STATUSES, OrderStatus
+from local.api_key import API_KEY_HEADER, first_api_key
 from local.stack import LocalStack
 
 STATUS_INTERVAL_SECONDS = 2.0
@@ -145,18 +146,20 @@ def banner(stack: LocalStack, log_file: Path, outputs_file: Path) -> str:
     (tests/integration/test_documented_commands.py runs them)."""
     endpoint, outputs = stack.aws_endpoint, stack.outputs
     api, aws = stack.api_url, f".venv/bin/aws --endpoint-url {endpoint}"
+    key_option = _curl_auth(stack)
     lines = [
         f"DOFS is running locally (stack '{stack.options.stack}', region {stack.region}).",
         "",
         f"  Order API      {api}",
+        *_api_key_lines(outputs),
         f"  AWS emulator   {endpoint}",
         f"  Log file       {log_file}",
         "",
         "Place an order (the answer is 202 with its order_id), then look it up:",
-        f"  curl -s -i -X POST {api}/order -H 'Content-Type: application/json' -d '{{",
+        f"  curl -s -i -X POST {api}/order{key_option} -H 'Content-Type: application/json' -d '{{",
         *(f"      {line}" for line in SAMPLE_ORDER_LINES[:-1]),
         f"      {SAMPLE_ORDER_LINES[-1]}}}'",
-        f"  curl -s {api}/orders/<order_id>",
+        f"  curl -s{key_option} {api}/orders/<order_id>",
         "",
         "Look inside with the AWS CLI in .venv (any credentials will do):",
         f"  export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION={stack.region}",
@@ -177,6 +180,27 @@ def banner(stack: LocalStack, log_file: Path, outputs_file: Path) -> str:
     return "\n".join(lines)
 
 
+def _curl_auth(stack: LocalStack) -> str:
+    """What curl adds to get in: the API key (api_key), a SigV4 signature (iam) or nothing."""
+    key = first_api_key(stack.outputs)
+    if key:
+        return f" -H {shlex.quote(f'{API_KEY_HEADER}: {key}')}"
+    if "api_execute_arn" in stack.outputs:
+        return f" --aws-sigv4 'aws:amz:{stack.region}:execute-api' --user local:local"
+    return ""
+
+
+def _api_key_lines(outputs: dict[str, object]) -> list[str]:
+    """The keys of a stack whose dofs:apiAuth is api_key, one per client."""
+    keys = outputs.get("api_keys")
+    if not isinstance(keys, dict):
+        return []
+    return [
+        f"  API key        {value} (client {client}; send it as {API_KEY_HEADER})"
+        for client, value in keys.items()
+    ]
+
+
 def _workflow_lines(stack: LocalStack, aws: str) -> list[str]:
     """How to look at the workflow: STANDARD lists its executions; EXPRESS, as on AWS, does not."""
     arn = stack.outputs["state_machine_arn"]
@@ -194,6 +218,9 @@ def _smoke_lines(stack: LocalStack) -> list[str]:
     arguments = ["--stack", stack.options.stack]
     for key, value in stack.options.config.items():
         arguments += ["--config", f"{key}={value}"]
+    api_key = first_api_key(stack.outputs)
+    if api_key:
+        arguments += ["--api-key", api_key]
     faults = " (injected faults will fail some)" if stack.options.faults is not None else ""
     return [
         f"Run the smoke scenarios against this stack{faults}:",

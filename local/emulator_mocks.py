@@ -19,6 +19,7 @@ import pulumi
 from botocore.client import BaseClient
 from moto.core.models import DEFAULT_ACCOUNT_ID
 
+from local.emulator_api_access import API_ACCESS_CREATORS
 from local.errors import LocalStackError
 from local.event_source import detach_moto_sqs_trigger
 from local.pulumi_runner import PROJECT_ROOT
@@ -343,6 +344,7 @@ def _api_method(mocks: EmulatorMocks, name: str, inputs: dict[str, Any]) -> Crea
         resourceId=inputs["resourceId"],
         httpMethod=inputs["httpMethod"],
         authorizationType=inputs["authorization"],
+        apiKeyRequired=bool(inputs.get("apiKeyRequired")),
     )
     return f"agm-{inputs['restApi']}-{inputs['resourceId']}-{inputs['httpMethod']}", {}
 
@@ -400,4 +402,5 @@ CREATORS: dict[str, Creator] = {
     "aws:apigateway/integration:Integration": _api_integration,
     "aws:apigateway/deployment:Deployment": _api_deployment,
     "aws:apigateway/stage:Stage": _api_stage,
+    **API_ACCESS_CREATORS,
 }

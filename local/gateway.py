@@ -17,7 +17,7 @@ import socket
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -25,6 +25,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from botocore.client import BaseClient
 from botocore.exceptions import ReadTimeoutError
 
+from local.gateway_access import ApiAccess, GatewayErrorResponse, SignedRequest, method_protection
 from local.lambda_runtime import invoke_function
 from local.server_errors import CLIENT_DISCONNECTS, log_client_gone, log_request_failure
 
@@ -34,10 +35,7 @@ MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 INTEGRATION_URI = re.compile(
     r"arn:aws:apigateway:[^:]+:lambda:path/2015-03-31/functions/(?P<arn>.+)/invocations$"
 )
-INTERNAL_ERROR = {"message": "Internal server error"}
-ENDPOINT_TIMEOUT = {"message": "Endpoint request timed out"}
 INTEGRATION_TIMEOUT_SECONDS = 29  # API Gateway's limit for a Lambda integration
-MISSING_TOKEN = {"message": "Missing Authentication Token"}
 
 
 @dataclass(frozen=True)
@@ -48,9 +46,12 @@ class ApiRoute:
     functions: dict[str, str]  # HTTP method (or ANY) → function ARN
     pattern: re.Pattern[str]
     rank: tuple[int, int, int]  # lower wins: greedy last, then fewer parameters, then longer
+    protections: dict[str, str] = field(default_factory=dict)  # method → api_key, iam or none
 
     @classmethod
-    def build(cls, resource_path: str, functions: dict[str, str]) -> ApiRoute:
+    def build(
+        cls, resource_path: str, functions: dict[str, str], protections: dict[str, str] | None = None
+    ) -> ApiRoute:
         segments = [s for s in resource_path.strip("/").split("/") if s]
         parts, params, greedy = [], 0, 0
         for segment in segments:
@@ -63,10 +64,15 @@ class ApiRoute:
             else:
                 parts.append(re.escape(segment))
         pattern = re.compile("^/" + "/".join(parts) + "/?$")
-        return cls(resource_path, functions, pattern, (greedy, params, -len(segments)))
+        rank = (greedy, params, -len(segments))
+        return cls(resource_path, functions, pattern, rank, protections or {})
 
     def function_for(self, method: str) -> str | None:
         return self.functions.get(method) or self.functions.get("ANY")
+
+    def protection_for(self, method: str) -> str:
+        served_by = method if method in self.functions else "ANY"
+        return self.protections.get(served_by, "none")
 
 
 def load_routes(apigateway: BaseClient, rest_api_id: str) -> list[ApiRoute]:
@@ -75,16 +81,16 @@ def load_routes(apigateway: BaseClient, rest_api_id: str) -> list[ApiRoute]:
     paginator = apigateway.get_paginator("get_resources")
     for page in paginator.paginate(restApiId=rest_api_id):
         for resource in page["items"]:
-            functions = {}
+            functions, protections = {}, {}
             for method in resource.get("resourceMethods", {}):
-                integration = apigateway.get_integration(
-                    restApiId=rest_api_id, resourceId=resource["id"], httpMethod=method
-                )
+                key = {"restApiId": rest_api_id, "resourceId": resource["id"], "httpMethod": method}
+                integration = apigateway.get_integration(**key)
                 match = INTEGRATION_URI.match(integration.get("uri", ""))
                 if integration.get("type") == "AWS_PROXY" and match:
                     functions[method] = match["arn"]
+                    protections[method] = method_protection(apigateway.get_method(**key))
             if functions:
-                routes.append(ApiRoute.build(resource["path"], functions))
+                routes.append(ApiRoute.build(resource["path"], functions, protections))
     return sorted(routes, key=lambda r: r.rank)
 
 
@@ -152,6 +158,10 @@ def json_response(status: int, document: dict[str, Any]) -> GatewayResponse:
     return GatewayResponse(status, [("Content-Type", "application/json")], json.dumps(document).encode())
 
 
+def _as_response(error: GatewayErrorResponse) -> GatewayResponse:
+    return GatewayResponse(error.status, error.headers, error.body)
+
+
 def http_response(payload: Any) -> GatewayResponse:
     """The HTTP response for a proxy integration's result; 502 when it is not one."""
     if not isinstance(payload, dict) or not isinstance(payload.get("statusCode"), int):
@@ -185,6 +195,7 @@ class LocalGateway:
     def __init__(self, listener: socket.socket, *, lambda_client: BaseClient) -> None:
         self.lambda_client = lambda_client
         self.routes: list[ApiRoute] = []
+        self.access = ApiAccess()
         self.stage = ""
         self.server = _Server(listener.getsockname(), _handler_class(self), bind_and_activate=False)
         self.server.socket.close()  # the one made unbound by the constructor
@@ -196,8 +207,9 @@ class LocalGateway:
         host, port = self.server.server_address[:2]
         return f"http://{host!s}:{port}"
 
-    def serve(self, routes: list[ApiRoute], stage: str) -> None:
+    def serve(self, routes: list[ApiRoute], stage: str, access: ApiAccess | None = None) -> None:
         self.routes, self.stage = routes, stage
+        self.access = access or ApiAccess()
         self._thread.start()
 
     def stop(self) -> None:
@@ -210,13 +222,16 @@ class LocalGateway:
         matched = match_route(self.routes, request.path)
         function_arn = matched[0].function_for(request.method) if matched else None
         if matched is None or function_arn is None:
-            return json_response(403, MISSING_TOKEN)
+            return self.error("MISSING_AUTHENTICATION_TOKEN")
+        refusal = self.access.refusal(matched[0].protection_for(request.method), _signed(request))
+        if refusal is not None:
+            return self.error(refusal)
         event = proxy_event(request, matched[0], matched[1], self.stage)
         try:
             invoked = invoke_function(self.lambda_client, function_arn, event)
         except ReadTimeoutError:
             logger.error("%s %s: no answer in time; answered 504", request.method, request.path)
-            return json_response(504, ENDPOINT_TIMEOUT)
+            return self.error("INTEGRATION_TIMEOUT")
         if invoked.failed:
             logger.error(
                 "%s %s: the function failed (%s); answered 502",
@@ -224,15 +239,26 @@ class LocalGateway:
                 request.path,
                 invoked.error_type,
             )
-            return json_response(502, INTERNAL_ERROR)
+            return self.error("DEFAULT_5XX")
         try:
             return http_response(invoked.payload)
         except ValueError as exc:
             logger.error("%s %s: %s; answered 502", request.method, request.path, exc)
-            return json_response(502, INTERNAL_ERROR)
+            return self.error("DEFAULT_5XX")
+
+    def error(self, response_type: str) -> GatewayResponse:
+        """API Gateway's own answer, as the API's gateway responses shape it."""
+        return _as_response(self.access.error(response_type))
 
 
-def _refusal(content_length: str | None, transfer_encoding: str | None) -> GatewayResponse | None:
+def _signed(request: GatewayRequest) -> SignedRequest:
+    headers = {name.lower(): values[-1] for name, values in request.headers.items()}
+    return SignedRequest(request.method, request.path, request.query, headers, request.body)
+
+
+def _refusal(
+    gateway: LocalGateway, content_length: str | None, transfer_encoding: str | None
+) -> GatewayResponse | None:
     """A response for a request whose body cannot or must not be read, before reading it."""
     if transfer_encoding:
         return json_response(411, {"message": "Length Required"})
@@ -241,7 +267,7 @@ def _refusal(content_length: str | None, transfer_encoding: str | None) -> Gatew
     if not content_length.strip().isdigit():
         return json_response(400, {"message": "Invalid Content-Length"})
     if int(content_length) > MAX_REQUEST_BYTES:
-        return json_response(413, {"message": "Request Too Long"})
+        return gateway.error("REQUEST_TOO_LARGE")
     return None
 
 
@@ -258,7 +284,9 @@ def _handler_class(gateway: LocalGateway) -> type[BaseHTTPRequestHandler]:
                 log_client_gone(logger, self.client_address, exc, "before the response was sent")
 
         def _serve(self) -> None:
-            refusal = _refusal(self.headers.get("Content-Length"), self.headers.get("Transfer-Encoding"))
+            refusal = _refusal(
+                gateway, self.headers.get("Content-Length"), self.headers.get("Transfer-Encoding")
+            )
             if refusal is not None:
                 self.close_connection = True
                 self._respond(refusal)
@@ -287,7 +315,7 @@ def _handler_class(gateway: LocalGateway) -> type[BaseHTTPRequestHandler]:
                 response = gateway.handle(request)
             except Exception:
                 logger.exception("%s %s: the gateway failed; answered 502", request.method, request.path)
-                response = json_response(502, INTERNAL_ERROR)
+                response = gateway.error("DEFAULT_5XX")
             self._respond(response)
 
         def _respond(self, response: GatewayResponse) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import re
 import runpy
 from collections.abc import Iterator, Mapping
@@ -35,7 +36,12 @@ def stack_config(stack: str, root: Path = PROJECT_ROOT) -> dict[str, str]:
         known = ", ".join(sorted(p.name.split(".")[1] for p in root.glob("Pulumi.*.yaml"))) or "none"
         raise LocalStackError(f"unknown stack {stack!r}: no Pulumi.<stack>.yaml for it (stacks: {known})")
     document = yaml.safe_load(path.read_text()) or {}
-    return {key: str(value) for key, value in (document.get("config") or {}).items()}
+    return {key: _config_value(value) for key, value in (document.get("config") or {}).items()}
+
+
+def _config_value(value: Any) -> str:
+    """A structured value (a list, a map) reaches the program as JSON, as Pulumi passes it."""
+    return json.dumps(value) if isinstance(value, list | dict) else str(value)
 
 
 def config_override(raw: str) -> tuple[str, str]:
@@ -71,25 +77,37 @@ def _program_threads() -> Iterator[None]:
 
 
 def run_program(
-    mocks: pulumi.runtime.Mocks, stack: str, overrides: Mapping[str, str] | None = None
+    mocks: pulumi.runtime.Mocks,
+    stack: str,
+    overrides: Mapping[str, str] | None = None,
+    secret_outputs: set[str] | None = None,
 ) -> dict[str, Any]:
-    """Run ``__main__.py`` for ``stack`` (its YAML plus ``overrides``); returns its exports."""
+    """Run ``__main__.py`` for ``stack`` (its YAML plus ``overrides``); returns its exports,
+    and adds the names of the secret ones to ``secret_outputs`` when given."""
     config = {**stack_config(stack), **(overrides or {})}
     pulumi.runtime.set_mocks(mocks, project=PROJECT_NAME, stack=stack, preview=False)
     pulumi.runtime.set_all_config(config)
     exported: dict[str, Any] = {}
     exports: dict[str, Any] = {}
+    secrets = secret_outputs if secret_outputs is not None else set()
     real_export = pulumi.export
 
     def _export(name: str, value: Any) -> None:
         exports[name] = value
         real_export(name, value)
 
+    async def _collect() -> None:
+        for name, value in exports.items():
+            output = pulumi.Output.from_input(value)
+            exported[name] = await output.future()
+            if await output.is_secret():
+                secrets.add(name)
+
     @pulumi.runtime.test  # type: ignore[untyped-decorator]
-    def _run() -> pulumi.Output[Any]:
+    def _run() -> Any:
         with mock.patch.object(pulumi, "export", _export):
             runpy.run_path(str(PROGRAM), run_name="__main__")
-        return pulumi.Output.all(**exports).apply(exported.update)
+        return _collect()
 
     with _program_threads():
         _run()

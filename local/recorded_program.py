@@ -8,6 +8,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from unittest import mock
 
 import pulumi
 from moto.core.models import DEFAULT_ACCOUNT_ID
@@ -25,6 +26,8 @@ class RecordedResource:
     outputs: dict[str, Any]
     parent_type: str = ""
     id: str = ""
+    # (type, name) of every resource it waits for: its inputs' and its explicit depends_on.
+    dependencies: set[tuple[str, str]] = field(default_factory=set)
 
 
 PROVIDER_ID_OUTPUT = {
@@ -74,6 +77,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
             return {"arn": self._arn("logs", f"log-group:{physical}")}
         if typ == "aws:apigateway/restApi:RestApi":
             return {"rootResourceId": "root0000", "executionArn": self._arn("execute-api", "api0000001")}
+        if typ == "aws:apigateway/apiKey:ApiKey":
+            return {"value": f"local-key-{name}"}
         if typ == "aws:apigateway/stage:Stage":
             stage = inputs["stageName"]
             return {"invokeUrl": f"https://api0000001.execute-api.{self.region}.amazonaws.com/{stage}"}
@@ -105,6 +110,7 @@ class ProgramRun:
     resources: list[RecordedResource]
     outputs: dict[str, Any]
     overrides: dict[str, str] = field(default_factory=dict)
+    secret_outputs: set[str] = field(default_factory=set)
 
     def of_type(self, typ: str) -> list[RecordedResource]:
         return [r for r in self.resources if r.type == typ]
@@ -138,9 +144,28 @@ def record_program(stack: str = "dev", overrides: Mapping[str, str] | None = Non
     """Run ``__main__.py`` for ``stack`` with its YAML config plus ``overrides``."""
     config = {**stack_config(stack), **(overrides or {})}
     mocks = RecordingMocks(config.get("aws:region", "us-east-1"))
-    outputs = run_program(mocks, stack, overrides)
+    dependencies: dict[tuple[str, str], list[str]] = {}
+    register = MockMonitor.RegisterResource
+
+    def registering(monitor: MockMonitor, request: Any) -> Any:
+        response = register(monitor, request)  # type: ignore[no-untyped-call]
+        dependencies[(request.type, request.name)] = list(request.dependencies)
+        return response
+
+    secret_outputs: set[str] = set()
+    with mock.patch.object(MockMonitor, "RegisterResource", registering):
+        outputs = run_program(mocks, stack, overrides, secret_outputs)
     _record_parents(mocks.resources)
-    return ProgramRun(stack, mocks.resources, outputs, dict(overrides or {}))
+    for resource in mocks.resources:
+        resource.dependencies = {
+            _type_and_name(urn) for urn in dependencies.get((resource.type, resource.name), [])
+        }
+    return ProgramRun(stack, mocks.resources, outputs, dict(overrides or {}), secret_outputs)
+
+
+def _type_and_name(urn: str) -> tuple[str, str]:
+    qualified_type, name = urn.split("::")[2:4]
+    return qualified_type.rpartition("$")[2], name
 
 
 def _record_parents(resources: list[RecordedResource]) -> None:

@@ -32,6 +32,7 @@ import yaml
 
 from components.config import StackConfigError, StackSettings, parse_settings
 from handlers.models import OrderStatus, parse_json_decimal
+from local.api_key import add_api_key_option, api_key_headers
 from local.errors import LocalStackError
 from local.pulumi_runner import PROJECT_ROOT, add_config_option, stack_config
 
@@ -105,7 +106,9 @@ def encode_json(value: Any) -> str:
 class ApiClient:
     """Requests to routes under a base URL, which may carry a stage path and a trailing slash."""
 
-    def __init__(self, base_url: str, request_timeout: float = REQUEST_TIMEOUT_SECONDS) -> None:
+    def __init__(
+        self, base_url: str, request_timeout: float = REQUEST_TIMEOUT_SECONDS, api_key: str | None = None
+    ) -> None:
         parts = urllib.parse.urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise SmokeUsageError(
@@ -115,6 +118,7 @@ class ApiClient:
             raise SmokeUsageError(f"--url must not have a query or fragment, got {base_url!r}")
         self.base_url = base_url.rstrip("/")
         self.request_timeout = request_timeout
+        self.api_key = api_key
         # A proxy configured for the internet must not swallow requests to this machine.
         handlers = [urllib.request.ProxyHandler({})] if parts.hostname in LOOPBACK_HOSTS else []
         self._opener = urllib.request.build_opener(*handlers)
@@ -132,9 +136,8 @@ class ApiClient:
             urllib.request.Request(self.url(path), data=data, method="POST", headers=all_headers)
         )
 
-    @staticmethod
-    def _headers() -> dict[str, str]:
-        return {"Accept": "application/json", "User-Agent": "dofs-smoke/1"}
+    def _headers(self) -> dict[str, str]:
+        return {"Accept": "application/json", "User-Agent": "dofs-smoke/1", **api_key_headers(self.api_key)}
 
     def _send(self, request: urllib.request.Request) -> Response:
         try:
@@ -521,12 +524,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--concurrency", type=_positive(int), default=8, metavar="THREADS", help="client threads (8)"
     )
+    add_api_key_option(parser)
     return parser
 
 
 def _plan(args: argparse.Namespace) -> tuple[ApiClient, SmokePlan]:
     settings = load_stack_settings(args.stack, overrides=dict(args.config))
-    client = ApiClient(args.url)
+    client = ApiClient(args.url, api_key=args.api_key)
     timeout = args.timeout if args.timeout is not None else default_timeout(settings)
     prediction = Prediction(settings.fulfillment_success_rate, settings.max_receive_count)
     return client, SmokePlan(args.orders, timeout, args.concurrency, prediction)

@@ -39,6 +39,7 @@ from local.errors import LocalStackError, PortInUseError
 from local.event_source import EventSourceMapping, QueuePoller
 from local.express_fidelity import express_workflows_as_on_aws
 from local.gateway import INTEGRATION_TIMEOUT_SECONDS, LocalGateway, load_routes
+from local.gateway_access import load_access
 from local.injected_faults import refused_enqueues
 from local.lambda_runtime import InProcessLambdaRuntime
 from local.pulumi_runner import run_program, stack_config
@@ -263,7 +264,12 @@ class LocalStack:
         assert self.gateway is not None
         (rest_api,) = self.declared("aws:apigateway/restApi:RestApi")
         (stage,) = self.declared("aws:apigateway/stage:Stage")
-        self.gateway.serve(load_routes(self.client("apigateway"), rest_api.id), stage.inputs["stageName"])
+        apigateway, stage_name = self.client("apigateway"), stage.inputs["stageName"]
+        self.gateway.serve(
+            load_routes(apigateway, rest_api.id),
+            stage_name,
+            load_access(apigateway, rest_api.id, stage_name, self.region),
+        )
 
     def declared(self, typ: str) -> list[DeclaredResource]:
         return [r for r in self.resources if r.type == typ]

@@ -41,6 +41,7 @@ from benchmarks.cost.workflow import executions_since
 from benchmarks.soak import ApiClient, Emulator, wait_until_quiet
 from components.config import parse_settings
 from handlers.models import TERMINAL_STATUSES
+from local.api_key import first_api_key
 from local.pulumi_runner import stack_config
 from local.scheduler import schedules_in
 from local.smoke import encode_json, valid_order_body
@@ -147,7 +148,10 @@ class CostSession:
     def _measure_orders(
         self, setups: dict[str, FunctionSetup], workflow: WorkflowSetup
     ) -> tuple[Window, Counter[str], int]:
-        client, emulator = ApiClient(self.stack.api_url), _ObserverEmulator(self.stack)
+        client, emulator = (
+            ApiClient(self.stack.api_url, first_api_key(self.stack.outputs)),
+            _ObserverEmulator(self.stack),
+        )
         bodies = order_bodies(self.options)
         started_at, started = datetime.now(UTC), time.monotonic()
         with self.meter.recording() as tally:

@@ -41,6 +41,11 @@ API_INTEGRATION = "aws:apigateway/integration:Integration"
 API_DEPLOYMENT = "aws:apigateway/deployment:Deployment"
 API_STAGE = "aws:apigateway/stage:Stage"
 API_METHOD_SETTINGS = "aws:apigateway/methodSettings:MethodSettings"
+API_GATEWAY_RESPONSE = "aws:apigateway/response:Response"
+API_KEY = "aws:apigateway/apiKey:ApiKey"
+USAGE_PLAN = "aws:apigateway/usagePlan:UsagePlan"
+USAGE_PLAN_KEY = "aws:apigateway/usagePlanKey:UsagePlanKey"
+API_KEY_TYPES = (API_KEY, USAGE_PLAN, USAGE_PLAN_KEY, "dofs:index:ApiKeys")
 SAMPLING_RULE = "aws:xray/samplingRule:SamplingRule"
 
 COMPONENT_PREFIX = "dofs:index:"

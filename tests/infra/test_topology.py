@@ -16,9 +16,14 @@ EXPECTED_COMPONENTS = Counter(
         "dofs:index:OrderTables": 1,
         "dofs:index:OrderReconciler": 1,
         "dofs:index:TraceSampling": 1,
+        "dofs:index:GatewayResponses": 1,
         "dofs:index:PythonFunction": len(h.FUNCTIONS),
     }
 )
+# Only a stack whose dofs:apiAuth is api_key (prod) has its clients' keys.
+API_KEYS = Counter({"dofs:index:ApiKeys": 1})
+# One per API Gateway error type the API answers in its own shape (tests/infra/test_api_access.py).
+GATEWAY_RESPONSES = 12
 
 
 def _api_gateway_paths() -> set[str]:
@@ -58,13 +63,15 @@ def _expected_resource_counts() -> Counter[str]:
             h.API_DEPLOYMENT: 1,
             h.API_STAGE: 1,
             h.API_METHOD_SETTINGS: 1,
+            h.API_GATEWAY_RESPONSE: GATEWAY_RESPONSES,
             h.SAMPLING_RULE: 2,  # the API's and the workflow's
         }
     )
 
 
 def test_components_are_exactly_the_dofs_components(stack_run: ProgramRun) -> None:
-    assert Counter(c.type for c in h.components(stack_run)) == EXPECTED_COMPONENTS
+    keys = API_KEYS if h.StackConfig(stack_run.stack).raw("dofs:apiAuth") == "api_key" else Counter()
+    assert Counter(c.type for c in h.components(stack_run)) == EXPECTED_COMPONENTS + keys
 
 
 def test_the_python_function_components_are_the_six_handlers(stack_run: ProgramRun) -> None:
@@ -99,8 +106,13 @@ def test_prod_has_the_resources_of_dev_but_the_standard_only_safety_net(
     def shape(run: ProgramRun) -> Counter[tuple[str, str]]:
         return Counter((r.type, r.name) for r in run.resources)
 
+    def api_keys(run: ProgramRun) -> Counter[tuple[str, str]]:
+        return Counter((r.type, r.name) for r in run.resources if r.type in h.API_KEY_TYPES)
+
     assert set(shape(dev_run)) >= SAFETY_NET
-    assert shape(prod_run) == shape(dev_run) - Counter(SAFETY_NET)
+    assert not api_keys(dev_run)  # dev's dofs:apiAuth is none
+    assert api_keys(prod_run)
+    assert shape(prod_run) - api_keys(prod_run) == shape(dev_run) - Counter(SAFETY_NET)
 
 
 def test_lambda_functions_are_the_six_named_per_environment(stack_run: ProgramRun) -> None:

@@ -185,8 +185,11 @@ def test_every_variable_a_handler_requires_is_non_empty(stack_run: ProgramRun, c
         assert env.require(name, variables) == value.strip()
 
 
-def test_outputs_are_the_six_endpoints(stack_run: ProgramRun) -> None:
-    assert set(stack_run.outputs) == {
+def test_outputs_are_the_six_endpoints_and_api_access(stack_run: ProgramRun) -> None:
+    # What a client needs to get in: the keys (api_key), the ARN to grant Invoke on (iam).
+    access = {"none": set(), "api_key": {"api_keys"}, "iam": {"api_execute_arn"}}
+    auth = h.StackConfig(stack_run.stack).raw("dofs:apiAuth")
+    assert set(stack_run.outputs) - access[auth] == {
         "api_url",
         "orders_table_name",
         "failed_orders_table_name",

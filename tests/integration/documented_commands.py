@@ -21,9 +21,12 @@ COMMAND_STARTS = ("curl ", "export ", "make ", ".venv/bin/")
 KNOWN_BANNER_LINE = re.compile(
     r"^  (Order API|AWS emulator|Log file) +\S+$"  # where things are
     r"|^  \S+ -> \S+, every [\d.]+ s$"  # a schedule served locally
+    r"|^  API key +\S+ \(client \S+; send it as x-api-key\)$"  # a client's key (dofs:apiAuth api_key)
     r"|^  aws:\S+ \(.+\): .+$"  # a resource not run locally, and why
 )
 
+PULUMI_CONFIG = "changes a stack's settings through the Pulumi CLI"
+AWS_ACCOUNT = "changes an AWS account's IAM or API Gateway settings"
 # Commands that cannot run on this machine, each with the reason: the exact words as
 # printed (comments left out). A command that is in none of these tables fails the test.
 NOT_RUN_HERE = {
@@ -35,6 +38,16 @@ NOT_RUN_HERE = {
     "pulumi up": "creates the stack in an AWS account",
     "pulumi destroy": "deletes the stack from an AWS account",
     "pulumi config set dofs:protectData false && pulumi up": "changes a deployed stack in an AWS account",
+    # Running it in production: API keys and the account's API Gateway logging role.
+    "pulumi config set --path dofs:apiClients[1] partner-shop": PULUMI_CONFIG,
+    "pulumi stack output --show-secrets api_keys": "reads a deployed stack's secrets through the Pulumi CLI",
+    "aws iam create-role --role-name apigateway-cloudwatch-logs "
+    "--assume-role-policy-document file://apigateway-trust.json": AWS_ACCOUNT,
+    "aws iam attach-role-policy --role-name apigateway-cloudwatch-logs "
+    "--policy-arn arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs": AWS_ACCOUNT,
+    "aws apigateway update-account "
+    "--patch-operations op=replace,path=/cloudwatchRoleArn,value=ROLE_ARN": AWS_ACCOUNT,
+    "pulumi config set dofs:apiAccessLogs true": PULUMI_CONFIG,
     # make cost runs hundreds of orders through a stack of its own (minutes); test_cost.py
     # runs the same command on 20 orders and checks its counts.
     "make cost": "500 orders through a local stack: tests/integration/test_cost.py runs it on 20",

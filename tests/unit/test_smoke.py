@@ -43,6 +43,7 @@ class FakeApi:
     reject_invalid: bool = True
     unknown_path_status: int = 404
     polls_before_terminal: int = 1
+    api_key: str | None = None  # a key every route but /health requires, as dofs:apiAuth api_key does
     url: str = ""
     orders: dict[str, FakeOrder] = field(default_factory=dict)
     valid_count: int = 0
@@ -116,8 +117,16 @@ class FakeHandler(BaseHTTPRequestHandler):
             return None
         return self.path.removeprefix(self.api.stage)
 
+    def _refused_key(self) -> bool:
+        if self.api.api_key is None or self.headers.get("x-api-key") == self.api.api_key:
+            return False
+        self._reply(403, {"error": "invalid_api_key", "message": "a valid API key is required"})
+        return True
+
     def do_GET(self) -> None:
         route = self._route()
+        if route != "/health" and self._refused_key():
+            return
         if route == "/health":
             self._reply(self.api.health_status, {"status": "healthy"})
         elif route is not None and route.startswith("/orders/"):
@@ -129,6 +138,8 @@ class FakeHandler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        if self._refused_key():
+            return
         if self._route() != "/order" or self.headers.get("Content-Type") != "application/json":
             self._reply(404, {"error": "not_found"})
         elif not self.headers.get("Idempotency-Key"):
@@ -192,6 +203,32 @@ def test_correct_api_passes_every_scenario(fake_api: StartFake, capsys: pytest.C
     assert "accepted 12/12, fulfilled 12, failed 0" in batch
     assert "observed 100.0% fulfilled / 0.0% failed, predicted 97.3% / 2.7%" in batch
     assert err == ""
+
+
+@pytest.mark.parametrize("via", ["option", "environment"])
+def test_the_api_key_from_the_option_or_the_environment_is_sent(
+    fake_api: StartFake, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, via: str
+) -> None:
+    api = fake_api(api_key="key-of-the-smoke-client")
+    argv = ["--url", api.url, "--orders", "3", "--timeout", "5"]
+    if via == "option":
+        argv += ["--api-key", "key-of-the-smoke-client"]
+    else:
+        monkeypatch.setenv("DOFS_API_KEY", "key-of-the-smoke-client")
+    code, verdicts, lines, _ = run(capsys, *argv)
+    assert (code, verdicts) == (0, ALL_PASS), lines
+
+
+def test_without_the_api_key_a_protected_api_fails_the_order_scenarios(
+    fake_api: StartFake, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DOFS_API_KEY", raising=False)
+    api = fake_api(api_key="key-of-the-smoke-client")
+    code, verdicts, lines, _ = run(capsys, "--url", api.url, "--orders", "3", "--timeout", "5")
+    assert code == 1
+    assert verdicts["health"] == "PASS"
+    assert verdicts["valid-order"] == "FAIL"
+    assert "403" in line_of(lines, "valid-order")
 
 
 def test_summary_line_names_counts_and_stack(fake_api: StartFake, capsys: pytest.CaptureFixture[str]) -> None:
@@ -336,6 +373,7 @@ def test_default_timeout_covers_every_receive_of_the_stack(tmp_path: Path) -> No
     (tmp_path / "Pulumi.t.yaml").write_text(
         'config:\n  aws:region: ap-south-1\n  dofs:maxReceiveCount: "4"\n'
         '  dofs:fulfillTimeoutSeconds: "5"\n  dofs:fulfillmentBatchWindowSeconds: "2"\n'
+        "  dofs:apiAuth: none\n"  # without it, api_key: a client list would be required
     )
     settings = smoke.load_stack_settings("t", tmp_path)
     # 4 receives x (6 x 5 s fulfil timeout + 2 s batching window) + 30 s of slack
