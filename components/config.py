@@ -5,6 +5,8 @@ A bad value stops the program with a message that names the key and what it acce
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, Literal
@@ -28,6 +30,8 @@ LOG_RETENTION_DAYS = (
 EXPRESS_MAX_SECONDS = 300
 
 LAMBDA_RUNTIME = "python3.12"
+# Enough to refuse what SNS would refuse or mail nowhere; SNS itself asks the owner to confirm.
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 LAMBDA_ARCHITECTURE = "arm64"
 
 
@@ -74,6 +78,25 @@ class StackSettings(BaseModel):
     reconcile_after_seconds: int = Field(default=120, ge=1, le=86400)
     reconcile_max_attempts: int = Field(default=3, ge=1, le=100)
     protect_data: bool = False
+    # Who the stack's alerts topic emails (each address confirms its subscription once).
+    alarm_emails: tuple[str, ...] = ()
+
+    @field_validator("alarm_emails", mode="before")
+    @classmethod
+    def _validate_alarm_emails(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value) if value.strip() else []
+            except json.JSONDecodeError:
+                raise ValueError('must be a JSON list of email addresses, e.g. ["ops@example.com"]') from None
+        if not isinstance(value, list | tuple):
+            raise ValueError("must be a list of email addresses")
+        for email in value:
+            if not isinstance(email, str) or not EMAIL_PATTERN.match(email):
+                raise ValueError(f"{email!r} is not an email address")
+        if len(set(value)) != len(value):
+            raise ValueError("lists an address twice")
+        return tuple(value)
 
     @field_validator("log_retention_days")
     @classmethod

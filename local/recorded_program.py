@@ -8,13 +8,14 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from unittest import mock
 
 import pulumi
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.settings import get_monitor
 
-from local.pulumi_runner import run_program, stack_config
+from local.pulumi_runner import CALLER_IDENTITY, caller_identity, run_program, stack_config
 
 
 @dataclass
@@ -25,6 +26,7 @@ class RecordedResource:
     outputs: dict[str, Any]
     parent_type: str = ""
     id: str = ""
+    protected: bool = False  # Pulumi's protect option: pulumi destroy refuses it
 
 
 PROVIDER_ID_OUTPUT = {
@@ -72,6 +74,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
             return {"arn": self._arn("events", f"rule/{physical}")}
         if typ == "aws:cloudwatch/logGroup:LogGroup":
             return {"arn": self._arn("logs", f"log-group:{physical}")}
+        if typ == "aws:sns/topic:Topic":
+            return {"arn": self._arn("sns", physical)}
         if typ == "aws:apigateway/restApi:RestApi":
             return {"rootResourceId": "root0000", "executionArn": self._arn("execute-api", "api0000001")}
         if typ == "aws:apigateway/stage:Stage":
@@ -96,6 +100,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
         return f"{name}-id"
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        if args.token == CALLER_IDENTITY:
+            return caller_identity(), []
         return {}, None
 
 
@@ -138,8 +144,19 @@ def record_program(stack: str = "dev", overrides: Mapping[str, str] | None = Non
     """Run ``__main__.py`` for ``stack`` with its YAML config plus ``overrides``."""
     config = {**stack_config(stack), **(overrides or {})}
     mocks = RecordingMocks(config.get("aws:region", "us-east-1"))
-    outputs = run_program(mocks, stack, overrides)
+    protected: set[tuple[str, str]] = set()
+    register = MockMonitor.RegisterResource
+
+    def _register(monitor: MockMonitor, request: Any) -> Any:
+        if request.protect:
+            protected.add((request.type, request.name))
+        return register(monitor, request)
+
+    with mock.patch.object(MockMonitor, "RegisterResource", _register):
+        outputs = run_program(mocks, stack, overrides)
     _record_parents(mocks.resources)
+    for resource in mocks.resources:
+        resource.protected = (resource.type, resource.name) in protected
     return ProgramRun(stack, mocks.resources, outputs, dict(overrides or {}))
 
 
