@@ -150,7 +150,7 @@ def record_program(stack: str = "dev", overrides: Mapping[str, str] | None = Non
     def _register(monitor: MockMonitor, request: Any) -> Any:
         if request.protect:
             protected.add((request.type, request.name))
-        return register(monitor, request)
+        return register(monitor, request)  # type: ignore[no-untyped-call]
 
     with mock.patch.object(MockMonitor, "RegisterResource", _register):
         outputs = run_program(mocks, stack, overrides)
