@@ -11,7 +11,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.alarm_specs import MINUTE
+from components.alarm_specs import MINUTE, RECONCILER_ACTIONS
 from handlers.business_metrics import (
     ACTION_DIMENSION,
     NAMESPACE,
@@ -21,7 +21,6 @@ from handlers.business_metrics import (
     service_name,
 )
 from handlers.models import FailureStage
-from handlers.reconciler import Action
 
 WIDGET_WIDTH = 8
 WIDGET_HEIGHT = 6
@@ -126,7 +125,7 @@ def dashboard_body(args: OrderDashboardArgs) -> dict[str, Any]:
             "Reconciler actions",
             [
                 _metric(NAMESPACE, BusinessMetric.RECONCILER_ACTIONS, {**service, ACTION_DIMENSION: action})
-                for action in Action
+                for action in RECONCILER_ACTIONS
             ],
             region,
             "Sum",

@@ -115,7 +115,7 @@ def create_dofs(settings: StackSettings) -> Dofs:
         "reconciler": reconciler.function,
     }
     function_names = {key: function.function.name for key, function in functions.items()}
-    event_dead_letter_queues = {"reconcile-schedule": reconciler.dead_letter_queue.name}
+    event_dead_letter_queues = {"reconciler-schedule": reconciler.dead_letter_queue.name}
     if workflow.event_dead_letter_queue is not None:
         event_dead_letter_queues["execution-ended"] = workflow.event_dead_letter_queue.name
     alarms = OrderAlarms(

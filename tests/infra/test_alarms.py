@@ -121,7 +121,7 @@ EXPECTED: dict[str, Expected] = {
         300, 1, 1, lambda config: 0,
         "any order the reconciler gave up on: a healthy pipeline never leaves one in flight that long",
     ),
-    "reconcile-schedule-undelivered": Expected(
+    "reconciler-schedule-undelivered": Expected(
         lambda run: {
             _metric(
                 "AWS/SQS",
