@@ -38,6 +38,10 @@ PROVIDER_ID_OUTPUT = {
     "aws:sfn/stateMachine:StateMachine": "arn",
     "aws:cloudwatch/eventRule:EventRule": "name",
     "aws:lambda/layerVersion:LayerVersion": "arn",
+    "aws:sns/topic:Topic": "arn",
+    "aws:sns/topicPolicy:TopicPolicy": "arn",  # the topic's
+    "aws:sqs/queuePolicy:QueuePolicy": "queueUrl",
+    "aws:cloudwatch/dashboard:Dashboard": "dashboardName",
 }
 
 
