@@ -18,6 +18,8 @@ from components.config import StackSettings
 
 # EventBridge DLQ messages are for triage: keep them as long as SQS allows.
 EVENT_DLQ_RETENTION_SECONDS = 14 * 24 * 3600
+# SQS's default, stated: nothing consumes the queue but a person reading it.
+EVENT_DLQ_VISIBILITY_SECONDS = 30
 
 
 def event_target_dead_letter_queue(
@@ -33,6 +35,7 @@ def event_target_dead_letter_queue(
         name,
         name=queue_name,
         message_retention_seconds=EVENT_DLQ_RETENTION_SECONDS,
+        visibility_timeout_seconds=EVENT_DLQ_VISIBILITY_SECONDS,
         sqs_managed_sse_enabled=True,
         opts=pulumi.ResourceOptions(parent=parent, protect=settings.protect_data),
     )
