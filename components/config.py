@@ -37,6 +37,8 @@ API_CLIENT_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 ApiAuth = Literal["none", "api_key", "iam"]
 
 LAMBDA_RUNTIME = "python3.12"
+# Enough to refuse what SNS would refuse or mail nowhere; SNS itself asks the owner to confirm.
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 LAMBDA_ARCHITECTURE = "arm64"
 
 
@@ -130,6 +132,26 @@ class StackSettings(BaseModel):
         if len(set(value)) != len(value):
             raise ValueError("names an origin twice")
         return value
+
+    # Who the stack's alerts topic emails (each address confirms its subscription once).
+    alarm_emails: tuple[str, ...] = ()
+
+    @field_validator("alarm_emails", mode="before")
+    @classmethod
+    def _validate_alarm_emails(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value) if value.strip() else []
+            except json.JSONDecodeError:
+                raise ValueError('must be a JSON list of email addresses, e.g. ["ops@example.com"]') from None
+        if not isinstance(value, list | tuple):
+            raise ValueError("must be a list of email addresses")
+        for email in value:
+            if not isinstance(email, str) or not EMAIL_PATTERN.match(email):
+                raise ValueError(f"{email!r} is not an email address")
+        if len(set(value)) != len(value):
+            raise ValueError("lists an address twice")
+        return tuple(value)
 
     @field_validator("log_retention_days")
     @classmethod

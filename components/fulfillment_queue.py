@@ -1,4 +1,6 @@
-"""FulfillmentQueue: the order queue, its DLQ, and the two functions that drain them."""
+"""FulfillmentQueue: the order queue, its DLQ, and the two functions that drain them.
+
+The alarms that watch them are in components/alarm_specs.py."""
 
 from __future__ import annotations
 
@@ -17,9 +19,6 @@ from handlers import settings as env
 # How long AWS keeps a message: the queue a few days, the DLQ its maximum for triage.
 ORDER_QUEUE_RETENTION_SECONDS = 4 * 24 * 3600
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600
-# dlq_processor drains the DLQ within seconds, so a message older than this means it
-# is failing, and an order's final failure is not being recorded.
-DLQ_AGE_ALARM_SECONDS = 300
 CONSUME_ACTIONS = [
     "sqs:ChangeMessageVisibility",
     "sqs:DeleteMessage",
@@ -48,6 +47,8 @@ class FulfillmentQueue(pulumi.ComponentResource):
         settings = args.settings
         envname = settings.environment
         child = pulumi.ResourceOptions(parent=self)
+        # Like the tables: with protectData, neither queue goes with a destroy or a refactor.
+        kept = pulumi.ResourceOptions(parent=self, protect=settings.protect_data)
 
         self.dead_letter_queue = aws.sqs.Queue(
             "order-dlq",
@@ -55,7 +56,7 @@ class FulfillmentQueue(pulumi.ComponentResource):
             message_retention_seconds=DLQ_RETENTION_SECONDS,
             sqs_managed_sse_enabled=True,
             visibility_timeout_seconds=settings.queue_visibility_seconds(settings.lambda_timeout_seconds),
-            opts=child,
+            opts=kept,
         )
         self.queue = aws.sqs.Queue(
             "order-queue",
@@ -68,7 +69,7 @@ class FulfillmentQueue(pulumi.ComponentResource):
                     {"deadLetterTargetArn": arn, "maxReceiveCount": settings.max_receive_count}
                 )
             ),
-            opts=child,
+            opts=kept,
         )
         aws.sqs.RedriveAllowPolicy(
             "order-dlq-redrive-allow",
@@ -122,53 +123,8 @@ class FulfillmentQueue(pulumi.ComponentResource):
         )
         self._subscribe("fulfill-order-events", self.queue, self.fulfill_order, settings)
         self._subscribe("dlq-processor-events", self.dead_letter_queue, self.dlq_processor, settings)
-        self._alarm(
-            "order-dlq-stuck",
-            alarm_name=f"dofs-order-dlq-stuck-{envname}",
-            description="Final fulfillment failures wait in the DLQ: dlq_processor is not recording them",
-            namespace="AWS/SQS",
-            metric_name="ApproximateAgeOfOldestMessage",
-            dimensions={"QueueName": self.dead_letter_queue.name},
-            threshold=DLQ_AGE_ALARM_SECONDS,
-        )
-        self._alarm(
-            "dlq-processor-errors",
-            alarm_name=f"dofs-dlq-processor-errors-{envname}",
-            description="dlq_processor failed; final fulfillment failures may be unrecorded",
-            namespace="AWS/Lambda",
-            metric_name="Errors",
-            dimensions={"FunctionName": self.dlq_processor.function.name},
-            threshold=0,
-        )
         self.register_outputs(
             {"queue_url": self.queue.url, "dead_letter_queue_url": self.dead_letter_queue.url}
-        )
-
-    def _alarm(
-        self,
-        name: str,
-        *,
-        alarm_name: str,
-        description: str,
-        namespace: str,
-        metric_name: str,
-        dimensions: dict[str, pulumi.Input[str]],
-        threshold: int,
-    ) -> aws.cloudwatch.MetricAlarm:
-        return aws.cloudwatch.MetricAlarm(
-            name,
-            name=alarm_name,
-            alarm_description=description,
-            namespace=namespace,
-            metric_name=metric_name,
-            dimensions=dimensions,
-            statistic="Maximum",
-            period=60,
-            evaluation_periods=5,
-            threshold=threshold,
-            comparison_operator="GreaterThanThreshold",
-            treat_missing_data="notBreaching",
-            opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _subscribe(

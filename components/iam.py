@@ -20,6 +20,29 @@ def assume_role_policy(service: str) -> str:
     )
 
 
+def assume_role_policy_from(
+    service: str, *, source_account: pulumi.Input[str], source_arn: pulumi.Input[str]
+) -> pulumi.Output[str]:
+    """A trust policy for ``service`` that holds only when it acts for ``source_arn`` of this
+    account: the confused-deputy guard AWS recommends for services that send these keys."""
+    return pulumi.Output.json_dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": service},
+                    "Action": "sts:AssumeRole",
+                    "Condition": {
+                        "StringEquals": {"aws:SourceAccount": source_account},
+                        "ArnLike": {"aws:SourceArn": source_arn},
+                    },
+                }
+            ],
+        }
+    )
+
+
 def allow(actions: Sequence[str], resources: Sequence[pulumi.Input[str]]) -> PolicyStatement:
     return {"Effect": "Allow", "Action": sorted(actions), "Resource": list(resources)}
 

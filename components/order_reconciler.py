@@ -18,6 +18,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.config import StackSettings
+from components.event_dead_letters import event_target_dead_letter_queue
 from components.iam import allow
 from components.order_tables import OrderTables
 from components.python_function import LambdaPackage, PythonFunction, PythonFunctionArgs
@@ -42,6 +43,7 @@ class OrderReconcilerArgs:
 class OrderReconciler(pulumi.ComponentResource):
     function: PythonFunction
     schedule: aws.cloudwatch.EventRule
+    dead_letter_queue: aws.sqs.Queue
 
     def __init__(
         self, name: str, args: OrderReconcilerArgs, opts: pulumi.ResourceOptions | None = None
@@ -87,6 +89,14 @@ class OrderReconciler(pulumi.ComponentResource):
             schedule_expression=settings.reconcile_schedule,
             opts=child,
         )
+        self.dead_letter_queue = event_target_dead_letter_queue(
+            "reconcile-schedule-dlq",
+            queue_name=f"dofs-order-reconciler-dlq-{envname}",
+            rule=self.schedule,
+            settings=settings,
+            parent=self,
+        )
+        # The rule's ARN names this account, so source_arn alone scopes the permission.
         permission = aws.lambda_.Permission(
             "reconciler-invoke-permission",
             action="lambda:InvokeFunction",
@@ -99,6 +109,7 @@ class OrderReconciler(pulumi.ComponentResource):
             "reconciler-target",
             rule=self.schedule.name,
             arn=self.function.function.arn,
+            dead_letter_config={"arn": self.dead_letter_queue.arn},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),
         )
         self.register_outputs(

@@ -8,7 +8,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components.config import StackSettings
-from components.iam import STEP_FUNCTIONS_XRAY, allow, assume_role_policy, policy_document
+from components.event_dead_letters import event_target_dead_letter_queue
+from components.iam import STEP_FUNCTIONS_XRAY, allow, assume_role_policy_from, policy_document
 from components.order_tables import OrderTables
 from components.python_function import LambdaPackage, PythonFunction, PythonFunctionArgs
 from components.state_machine import build_definition
@@ -34,6 +35,7 @@ class OrderWorkflowArgs:
     queue_url: pulumi.Input[str]
     queue_arn: pulumi.Input[str]
     package: LambdaPackage
+    account_id: pulumi.Input[str]
 
 
 EXECUTION_ENDED_STATUSES = ["ABORTED", "FAILED", "TIMED_OUT"]
@@ -48,6 +50,8 @@ class OrderWorkflow(pulumi.ComponentResource):
     validator: PythonFunction
     order_storage: PythonFunction
     state_machine: aws.sfn.StateMachine
+    # The safety net's EventBridge DLQ (STANDARD only: EXPRESS emits no status events).
+    event_dead_letter_queue: aws.sqs.Queue | None = None
 
     def __init__(
         self, name: str, args: OrderWorkflowArgs, opts: pulumi.ResourceOptions | None = None
@@ -92,9 +96,18 @@ class OrderWorkflow(pulumi.ComponentResource):
             retention_in_days=settings.log_retention_days,
             opts=child,
         )
+        machine_name = f"dofs-order-processing-{envname}"
         self.role = aws.iam.Role(
             "state-machine-role",
-            assume_role_policy=assume_role_policy("states.amazonaws.com"),
+            # Step Functions sends aws:SourceAccount and aws:SourceArn when it assumes the
+            # role (Step Functions Developer Guide, "Cross-service confused deputy prevention").
+            assume_role_policy=assume_role_policy_from(
+                "states.amazonaws.com",
+                source_account=args.account_id,
+                source_arn=pulumi.Output.concat(
+                    "arn:aws:states:", settings.region, ":", args.account_id, ":stateMachine:", machine_name
+                ),
+            ),
             description=f"Execution role of dofs-order-processing-{envname}",
             opts=child,
         )
@@ -123,7 +136,7 @@ class OrderWorkflow(pulumi.ComponentResource):
         )
         self.state_machine = aws.sfn.StateMachine(
             "order-processing",
-            name=f"dofs-order-processing-{envname}",
+            name=machine_name,
             type=settings.workflow_type,
             role_arn=self.role.arn,
             definition=pulumi.Output.json_dumps(definition),
@@ -136,18 +149,19 @@ class OrderWorkflow(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
         )
         if settings.workflow_type == "STANDARD":
-            self._record_unfinished_executions(envname)
+            self._record_unfinished_executions(settings)
         self.register_outputs(
             {"state_machine_arn": self.state_machine.arn, "state_machine_name": self.state_machine.name}
         )
 
-    def _record_unfinished_executions(self, envname: str) -> None:
+    def _record_unfinished_executions(self, settings: StackSettings) -> None:
         """Safety net for what the definition's Catch cannot see: a timed-out or aborted
         execution, or an error raised outside any Task. Every STANDARD execution that
         ends badly reaches order_storage, which records the failure unless the order
         already has a terminal state (the call is idempotent). EXPRESS workflows do not
         emit these events, which is one reason STANDARD is the default.
         """
+        envname = settings.environment
         child = pulumi.ResourceOptions(parent=self)
         rule = aws.cloudwatch.EventRule(
             "execution-ended",
@@ -165,6 +179,14 @@ class OrderWorkflow(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        self.event_dead_letter_queue = event_target_dead_letter_queue(
+            "execution-ended-dlq",
+            queue_name=f"dofs-order-execution-ended-dlq-{envname}",
+            rule=rule,
+            settings=settings,
+            parent=self,
+        )
+        # The rule's ARN names this account, so source_arn alone scopes the permission.
         permission = aws.lambda_.Permission(
             "execution-ended-invoke-permission",
             action="lambda:InvokeFunction",
@@ -186,5 +208,6 @@ class OrderWorkflow(pulumi.ComponentResource):
                 "input_template": FAILURE_EVENT_TEMPLATE,
             },
             retry_policy={"maximum_event_age_in_seconds": 86400, "maximum_retry_attempts": 185},
+            dead_letter_config={"arn": self.event_dead_letter_queue.arn},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),
         )

@@ -8,7 +8,11 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.alarm_specs import AlarmTargets
+from components.alarms import OrderAlarms, OrderAlarmsArgs
+from components.alert_topic import AlertTopic, AlertTopicArgs
 from components.config import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, StackSettings
+from components.dashboard import OrderDashboard, OrderDashboardArgs
 from components.fulfillment_queue import FulfillmentQueue, FulfillmentQueueArgs
 from components.order_api import OrderApi, OrderApiArgs
 from components.order_reconciler import OrderReconciler, OrderReconcilerArgs
@@ -27,6 +31,9 @@ class Dofs:
     reconciler: OrderReconciler
     api: OrderApi
     trace_sampling: TraceSampling
+    alert_topic: AlertTopic
+    alarms: OrderAlarms
+    dashboard: OrderDashboard
 
     def outputs(self) -> dict[str, pulumi.Input[Any]]:
         return {
@@ -37,6 +44,8 @@ class Dofs:
             "order_queue_url": self.queue.queue.url,
             "order_dlq_url": self.queue.dead_letter_queue.url,
             "state_machine_arn": self.workflow.state_machine.arn,
+            "alerts_topic_arn": self.alert_topic.topic.arn,
+            "dashboard_name": self.dashboard.dashboard.dashboard_name,
         }
 
     def _api_access_outputs(self) -> dict[str, pulumi.Input[Any]]:
@@ -62,6 +71,7 @@ def create_dofs(settings: StackSettings) -> Dofs:
     )
     package = LambdaPackage(code=code, layer_arn=layer.arn)
 
+    account_id = aws.get_caller_identity_output().account_id
     tables = OrderTables("order-tables", OrderTablesArgs(settings=settings))
     queue = FulfillmentQueue(
         "fulfillment-queue", FulfillmentQueueArgs(settings=settings, tables=tables, package=package)
@@ -74,6 +84,7 @@ def create_dofs(settings: StackSettings) -> Dofs:
             queue_url=queue.queue.url,
             queue_arn=queue.queue.arn,
             package=package,
+            account_id=account_id,
         ),
     )
     reconciler = OrderReconciler(
@@ -104,6 +115,45 @@ def create_dofs(settings: StackSettings) -> Dofs:
             workflow_service_name=workflow.state_machine.name,
         ),
     )
+    alert_topic = AlertTopic("alert-topic", AlertTopicArgs(settings=settings, account_id=account_id))
+    functions = {
+        "api-handler": api.handler,
+        "validator": workflow.validator,
+        "order-storage": workflow.order_storage,
+        "fulfill-order": queue.fulfill_order,
+        "dlq-processor": queue.dlq_processor,
+        "reconciler": reconciler.function,
+    }
+    function_names = {key: function.function.name for key, function in functions.items()}
+    event_dead_letter_queues = {"reconciler-schedule": reconciler.dead_letter_queue.name}
+    if workflow.event_dead_letter_queue is not None:
+        event_dead_letter_queues["execution-ended"] = workflow.event_dead_letter_queue.name
+    alarms = OrderAlarms(
+        "order-alarms",
+        OrderAlarmsArgs(
+            targets=AlarmTargets(
+                settings=settings,
+                order_queue_name=queue.queue.name,
+                dead_letter_queue_name=queue.dead_letter_queue.name,
+                api_name=api.rest_api.name,
+                api_stage=api.stage.stage_name,
+                state_machine_arn=workflow.state_machine.arn,
+                function_names=function_names,
+                event_dead_letter_queues=event_dead_letter_queues,
+            ),
+            topic_arn=alert_topic.topic.arn,
+        ),
+    )
+    dashboard = OrderDashboard(
+        "order-dashboard",
+        OrderDashboardArgs(
+            environment=settings.environment,
+            region=settings.region,
+            order_queue_name=queue.queue.name,
+            dead_letter_queue_name=queue.dead_letter_queue.name,
+            function_names=function_names,
+        ),
+    )
     return Dofs(
         tables=tables,
         queue=queue,
@@ -111,4 +161,7 @@ def create_dofs(settings: StackSettings) -> Dofs:
         reconciler=reconciler,
         api=api,
         trace_sampling=trace_sampling,
+        alert_topic=alert_topic,
+        alarms=alarms,
+        dashboard=dashboard,
     )

@@ -19,7 +19,6 @@ LAMBDA_TRANSIENT_ERRORS = [
 ]
 ORDER_ALREADY_FINAL_ERROR = "OrderAlreadyFinalError"  # handlers.errors
 
-ORDER_REJECTED_ERROR = "OrderRejected"
 ORDER_PROCESSING_FAILED_ERROR = "OrderProcessingFailed"
 # Where an enqueue that failed for good ends: the order waits, PENDING_FULFILLMENT, for
 # the reconciler (components/order_reconciler.py) to send its message again.
@@ -141,10 +140,11 @@ def build_definition(
                 "Catch": [_on_any_error()],
                 "Next": "OrderRejected",
             },
+            # A rejection is an outcome, not a fault: the execution succeeds, so Step
+            # Functions' ExecutionsFailed (and its alarm) counts only faults.
             "OrderRejected": {
-                "Type": "Fail",
-                "Error": ORDER_REJECTED_ERROR,
-                "Cause": "The order failed validation; its reasons are in the failed-orders table.",
+                "Type": "Succeed",
+                "Comment": "The order failed validation; its reasons are in the failed-orders table.",
             },
             "RecordWorkflowFailure": {
                 **_invoke(

@@ -22,7 +22,7 @@ from moto.core.models import DEFAULT_ACCOUNT_ID
 from local.emulator_api_access import API_ACCESS_CREATORS
 from local.errors import LocalStackError
 from local.event_source import detach_moto_sqs_trigger
-from local.pulumi_runner import PROJECT_ROOT
+from local.pulumi_runner import CALLER_IDENTITY, PROJECT_ROOT, caller_identity
 
 Created = tuple[str, dict[str, Any]]
 Creator = Callable[["EmulatorMocks", str, dict[str, Any]], Created]
@@ -32,6 +32,7 @@ NOT_EMULATED: dict[str, str] = {
     "aws:cloudwatch/metricAlarm:MetricAlarm": "no metrics locally, so alarms would never be evaluated",
     "aws:apigateway/methodSettings:MethodSettings": "the local gateway neither throttles nor meters",
     "aws:xray/samplingRule:SamplingRule": "nothing is traced locally",
+    "aws:sns/topicSubscription:TopicSubscription": "no email is sent from this machine",
 }
 # Created in the emulator (visible to the AWS CLI) but inert on this machine.
 INERT: dict[str, str] = {
@@ -41,6 +42,9 @@ INERT: dict[str, str] = {
     "aws:apigateway/deployment:Deployment": "the local gateway serves the API's resources directly",
     "aws:apigateway/stage:Stage": "served at the local gateway's URL, not under a stage path",
     "aws:lambda/layerVersion:LayerVersion": "handlers run in-process with the project's own packages",
+    "aws:sns/topic:Topic": "no alarm publishes to it locally",
+    "aws:sns/topicPolicy:TopicPolicy": "no alarm publishes to its topic locally",
+    "aws:cloudwatch/dashboard:Dashboard": "no metrics locally, so its graphs stay empty",
 }
 
 
@@ -107,6 +111,8 @@ class EmulatorMocks(pulumi.runtime.Mocks):
         return resource_id, outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        if args.token == CALLER_IDENTITY:
+            return caller_identity(), []
         raise LocalStackError(f"the program calls {args.token}, which the local stack does not serve")
 
 
@@ -180,6 +186,36 @@ def _redrive_allow_policy(mocks: EmulatorMocks, name: str, inputs: dict[str, Any
         QueueUrl=inputs["queueUrl"], Attributes={"RedriveAllowPolicy": inputs["redriveAllowPolicy"]}
     )
     return inputs["queueUrl"], {}
+
+
+def _queue_policy(mocks: EmulatorMocks, name: str, inputs: dict[str, Any]) -> Created:
+    mocks.client("sqs").set_queue_attributes(
+        QueueUrl=inputs["queueUrl"], Attributes={"Policy": inputs["policy"]}
+    )
+    return inputs["queueUrl"], {}
+
+
+def _topic(mocks: EmulatorMocks, name: str, inputs: dict[str, Any]) -> Created:
+    arn = mocks.client("sns").create_topic(
+        Name=inputs["name"], Attributes={"DisplayName": inputs.get("displayName", "")}
+    )["TopicArn"]
+    return arn, {"arn": arn}
+
+
+def _topic_policy(mocks: EmulatorMocks, name: str, inputs: dict[str, Any]) -> Created:
+    mocks.client("sns").set_topic_attributes(
+        TopicArn=inputs["arn"], AttributeName="Policy", AttributeValue=inputs["policy"]
+    )
+    return inputs["arn"], {}
+
+
+def _dashboard(mocks: EmulatorMocks, name: str, inputs: dict[str, Any]) -> Created:
+    mocks.client("cloudwatch").put_dashboard(
+        DashboardName=inputs["dashboardName"], DashboardBody=inputs["dashboardBody"]
+    )
+    return inputs["dashboardName"], {
+        "dashboardArn": mocks.arn("cloudwatch", f"dashboard/{inputs['dashboardName']}")
+    }
 
 
 def _role(mocks: EmulatorMocks, name: str, inputs: dict[str, Any]) -> Created:
@@ -313,6 +349,9 @@ def _event_target(mocks: EmulatorMocks, name: str, inputs: dict[str, Any]) -> Cr
             "InputPathsMap": transformer.get("inputPaths", {}),
             "InputTemplate": transformer.get("inputTemplate", ""),
         }
+    dead_letter = inputs.get("deadLetterConfig")
+    if dead_letter:
+        target["DeadLetterConfig"] = {"Arn": dead_letter["arn"]}
     mocks.client("events").put_targets(Rule=inputs["rule"], Targets=[target])
     return f"{inputs['rule']}-{target_id}", {"targetId": target_id}
 
@@ -386,6 +425,10 @@ CREATORS: dict[str, Creator] = {
     "aws:dynamodb/table:Table": _table,
     "aws:sqs/queue:Queue": _queue,
     "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy": _redrive_allow_policy,
+    "aws:sqs/queuePolicy:QueuePolicy": _queue_policy,
+    "aws:sns/topic:Topic": _topic,
+    "aws:sns/topicPolicy:TopicPolicy": _topic_policy,
+    "aws:cloudwatch/dashboard:Dashboard": _dashboard,
     "aws:iam/role:Role": _role,
     "aws:iam/rolePolicy:RolePolicy": _role_policy,
     "aws:cloudwatch/logGroup:LogGroup": _log_group,

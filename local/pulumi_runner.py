@@ -21,12 +21,25 @@ from unittest import mock
 
 import pulumi
 import yaml
+from moto.core.models import DEFAULT_ACCOUNT_ID
 
 from local.errors import LocalStackError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PROGRAM = PROJECT_ROOT / "__main__.py"
 PROJECT_NAME = "dofs"
+# The one provider function the program calls; both sets of mocks answer it with the
+# emulator's account, so ARNs built from it match the ones the emulator hands out.
+CALLER_IDENTITY = "aws:index/getCallerIdentity:getCallerIdentity"
+
+
+def caller_identity() -> dict[str, str]:
+    return {
+        "accountId": DEFAULT_ACCOUNT_ID,
+        "arn": f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:user/local",
+        "id": DEFAULT_ACCOUNT_ID,
+        "userId": "local",
+    }
 
 
 def stack_config(stack: str, root: Path = PROJECT_ROOT) -> dict[str, str]:

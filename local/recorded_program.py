@@ -15,7 +15,7 @@ from moto.core.models import DEFAULT_ACCOUNT_ID
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.settings import get_monitor
 
-from local.pulumi_runner import run_program, stack_config
+from local.pulumi_runner import CALLER_IDENTITY, caller_identity, run_program, stack_config
 
 
 @dataclass
@@ -28,6 +28,7 @@ class RecordedResource:
     id: str = ""
     # (type, name) of every resource it waits for: its inputs' and its explicit depends_on.
     dependencies: set[tuple[str, str]] = field(default_factory=set)
+    protected: bool = False  # Pulumi's protect option: pulumi destroy refuses it
 
 
 PROVIDER_ID_OUTPUT = {
@@ -39,6 +40,10 @@ PROVIDER_ID_OUTPUT = {
     "aws:sfn/stateMachine:StateMachine": "arn",
     "aws:cloudwatch/eventRule:EventRule": "name",
     "aws:lambda/layerVersion:LayerVersion": "arn",
+    "aws:sns/topic:Topic": "arn",
+    "aws:sns/topicPolicy:TopicPolicy": "arn",  # the topic's
+    "aws:sqs/queuePolicy:QueuePolicy": "queueUrl",
+    "aws:cloudwatch/dashboard:Dashboard": "dashboardName",
 }
 
 
@@ -75,6 +80,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
             return {"arn": self._arn("events", f"rule/{physical}")}
         if typ == "aws:cloudwatch/logGroup:LogGroup":
             return {"arn": self._arn("logs", f"log-group:{physical}")}
+        if typ == "aws:sns/topic:Topic":
+            return {"arn": self._arn("sns", physical)}
         if typ == "aws:apigateway/restApi:RestApi":
             return {"rootResourceId": "root0000", "executionArn": self._arn("execute-api", "api0000001")}
         if typ == "aws:apigateway/apiKey:ApiKey":
@@ -101,6 +108,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
         return f"{name}-id"
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        if args.token == CALLER_IDENTITY:
+            return caller_identity(), []
         return {}, None
 
 
@@ -145,11 +154,14 @@ def record_program(stack: str = "dev", overrides: Mapping[str, str] | None = Non
     config = {**stack_config(stack), **(overrides or {})}
     mocks = RecordingMocks(config.get("aws:region", "us-east-1"))
     dependencies: dict[tuple[str, str], list[str]] = {}
+    protected: set[tuple[str, str]] = set()
     register = MockMonitor.RegisterResource
 
     def registering(monitor: MockMonitor, request: Any) -> Any:
         response = register(monitor, request)  # type: ignore[no-untyped-call]
         dependencies[(request.type, request.name)] = list(request.dependencies)
+        if request.protect:
+            protected.add((request.type, request.name))
         return response
 
     secret_outputs: set[str] = set()
@@ -160,6 +172,7 @@ def record_program(stack: str = "dev", overrides: Mapping[str, str] | None = Non
         resource.dependencies = {
             _type_and_name(urn) for urn in dependencies.get((resource.type, resource.name), [])
         }
+        resource.protected = (resource.type, resource.name) in protected
     return ProgramRun(stack, mocks.resources, outputs, dict(overrides or {}), secret_outputs)
 
 

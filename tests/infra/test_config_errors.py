@@ -40,6 +40,10 @@ INVALID = [
     pytest.param("dofs:reconcileIntervalMinutes", "0", id="reconcile-interval-zero"),
     pytest.param("dofs:reconcileIntervalMinutes", "1.5", id="reconcile-interval-fractional"),
     pytest.param("dofs:reconcileIntervalMinutes", "1441", id="reconcile-interval-above-a-day"),
+    pytest.param("dofs:alarmEmails", "ops@example.com", id="alarm-emails-not-a-list"),
+    pytest.param("dofs:alarmEmails", '["ops"]', id="alarm-emails-not-an-address"),
+    pytest.param("dofs:alarmEmails", '["a@example.com", "a@example.com"]', id="alarm-emails-twice"),
+    pytest.param("dofs:alarmEmails", '{"to": "a@example.com"}', id="alarm-emails-an-object"),
 ]
 
 

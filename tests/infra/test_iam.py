@@ -256,11 +256,49 @@ def test_state_machine_grants_cover_every_resource_its_tasks_use(stack_run: Prog
         assert needed in granted, name
 
 
-def test_state_machine_role_trusts_only_step_functions(stack_run: ProgramRun) -> None:
+def test_state_machine_role_trusts_only_step_functions_acting_for_this_machine(stack_run: ProgramRun) -> None:
+    """Confused deputy: Step Functions may assume the role only for this stack's state
+    machine in this account (it sends both keys when it assumes an execution role)."""
     trust = json.loads(h.state_machine_role(stack_run).inputs["assumeRolePolicy"])
+    machine_arn = h.state_machine(stack_run).outputs["arn"]
     assert h.statements(trust) == [
-        {"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "states.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": machine_arn.split(":")[4]},
+                "ArnLike": {"aws:SourceArn": machine_arn},
+            },
+        }
     ]
+
+
+def test_function_roles_trust_lambda_without_source_conditions(stack_run: ProgramRun) -> None:
+    """Lambda documents no aws:SourceArn/aws:SourceAccount on the assumption of an execution
+    role (Lambda Developer Guide, "Defining Lambda function permissions with an execution
+    role"); a condition on keys it does not send would stop every function from starting."""
+    for component in h.FUNCTIONS:
+        role = h.role_with_arn(stack_run, h.function(stack_run, component).inputs["role"])
+        (statement,) = h.statements(json.loads(role.inputs["assumeRolePolicy"]))
+        assert statement == {
+            "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+
+
+def test_every_invoke_permission_is_scoped_to_its_source_in_this_account(stack_run: ProgramRun) -> None:
+    """Confused deputy on the functions' resource policies: each service principal may
+    invoke only for one source whose ARN names this account (so source_account, which AWS
+    needs for S3's account-less bucket ARNs, adds nothing here)."""
+    account = h.state_machine(stack_run).outputs["arn"].split(":")[4]
+    permissions = stack_run.of_type(h.PERMISSION)
+    assert permissions
+    for permission in permissions:
+        source_arn = permission.inputs["sourceArn"]
+        assert source_arn.split(":")[4] == account, permission.name
+        assert not source_arn.endswith(":*"), permission.name
 
 
 def test_no_role_is_shared(stack_run: ProgramRun) -> None:

@@ -13,6 +13,9 @@ COMPONENTS = {
     "dofs:index:OrderApi",
     "dofs:index:OrderReconciler",
     "dofs:index:TraceSampling",
+    "dofs:index:AlertTopic",
+    "dofs:index:OrderAlarms",
+    "dofs:index:OrderDashboard",
 }
 
 

@@ -1,4 +1,4 @@
-"""The order queue, its DLQ, their consumers and the alarm on the DLQ."""
+"""The order queue, its DLQ and their consumers (their alarms: test_alarms.py)."""
 
 from __future__ import annotations
 
@@ -120,22 +120,3 @@ def test_each_consumer_may_receive_from_its_queue(stack_run: ProgramRun) -> None
         document = h.policy_of_role(stack_run, h.role_with_arn(stack_run, consumer.inputs["role"]))
         for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"):
             assert (action, queue.outputs["arn"]) in h.grants(document), (queue.name, action)
-
-
-def test_alarms_watch_that_final_failures_get_recorded(stack_run: ProgramRun) -> None:
-    alarms = {a.inputs["metricName"]: a for a in stack_run.of_type(h.METRIC_ALARM)}
-    assert set(alarms) == {"ApproximateAgeOfOldestMessage", "Errors"}
-    # dlq_processor drains the DLQ at once, so an old message means it is failing.
-    age = alarms["ApproximateAgeOfOldestMessage"]
-    assert age.inputs["namespace"] == "AWS/SQS"
-    assert age.inputs["dimensions"] == {"QueueName": h.dead_letter_queue(stack_run).inputs["name"]}
-    assert 0 < age.inputs["threshold"] <= 900
-    errors = alarms["Errors"]
-    assert errors.inputs["namespace"] == "AWS/Lambda"
-    assert errors.inputs["dimensions"] == {
-        "FunctionName": h.function(stack_run, h.DLQ_PROCESSOR).inputs["name"]
-    }
-    assert errors.inputs["threshold"] == 0
-    for alarm in alarms.values():
-        assert alarm.inputs["comparisonOperator"] == "GreaterThanThreshold"
-        assert alarm.inputs["treatMissingData"] == "notBreaching"

@@ -266,13 +266,15 @@ def test_enqueueing_happens_right_after_the_order_is_stored_pending(definition: 
     assert _states(definition)[store]["Next"] == send
 
 
-def test_invalid_orders_are_recorded_then_fail(definition: dict[str, Any]) -> None:
+def test_invalid_orders_are_recorded_then_succeed(definition: dict[str, Any]) -> None:
     states = _states(definition)
     (choice,) = [s for s in states.values() if s["Type"] == "Choice"]
     rejection = states[choice["Default"]]
     assert rejection["Type"] == "Task" and rejection["Resource"] == LAMBDA_INVOKE
     assert rejection["Parameters"]["Payload"]["operation"] == "record_rejection"
-    assert states[rejection["Next"]]["Type"] == "Fail"
+    # A rejection is an outcome, not a fault: ExecutionsFailed (the workflow-failures
+    # alarm) must not count it.
+    assert states[rejection["Next"]]["Type"] == "Succeed"
     # The valid branch goes on to store the order, not to the rejection.
     (valid,) = choice["Choices"]
     assert valid["Next"] != choice["Default"]

@@ -17,6 +17,9 @@ EXPECTED_COMPONENTS = Counter(
         "dofs:index:OrderReconciler": 1,
         "dofs:index:TraceSampling": 1,
         "dofs:index:GatewayResponses": 1,
+        "dofs:index:AlertTopic": 1,
+        "dofs:index:OrderAlarms": 1,
+        "dofs:index:OrderDashboard": 1,
         "dofs:index:PythonFunction": len(h.FUNCTIONS),
     }
 )
@@ -52,9 +55,15 @@ def _expected_resource_counts() -> Counter[str]:
             h.EVENT_RULE: 2,  # executions that ended badly, the reconciler's schedule
             h.EVENT_TARGET: 2,
             h.TABLE: 2,
-            h.QUEUE: 2,
+            h.QUEUE: 4,  # the order queue, its DLQ, and one DLQ per EventBridge target
+            h.QUEUE_POLICY: 2,  # each EventBridge DLQ lets only its rule send
             h.REDRIVE_ALLOW_POLICY: 1,
-            h.METRIC_ALARM: 2,
+            # 2 on the order queues, 2 on failed orders, 2 on the API, 1 on the workflow,
+            # 1 on the reconciler, errors and throttles per function, 1 per EventBridge DLQ
+            h.METRIC_ALARM: 8 + 2 * functions + 2,
+            h.TOPIC: 1,
+            h.TOPIC_POLICY: 1,
+            h.DASHBOARD: 1,
             h.STATE_MACHINE: 1,
             h.REST_API: 1,
             h.API_RESOURCE: len(_api_gateway_paths()),
@@ -97,6 +106,9 @@ SAFETY_NET = {
     (h.EVENT_RULE, "execution-ended"),
     (h.EVENT_TARGET, "execution-ended-target"),
     (h.PERMISSION, "execution-ended-invoke-permission"),
+    (h.QUEUE, "execution-ended-dlq"),
+    (h.QUEUE_POLICY, "execution-ended-dlq-policy"),
+    (h.METRIC_ALARM, "execution-ended-undelivered"),
 }
 
 
@@ -136,6 +148,8 @@ def test_tables_queues_state_machine_and_layer_are_named_per_environment(stack_r
     assert {q.inputs["name"] for q in stack_run.of_type(h.QUEUE)} == {
         f"dofs-order-queue-{env}",
         f"dofs-order-dlq-{env}",
+        f"dofs-order-reconciler-dlq-{env}",
+        *({f"dofs-order-execution-ended-dlq-{env}"} if env == "dev" else set()),  # STANDARD only
     }
     assert h.state_machine(stack_run).inputs["name"] == f"dofs-order-processing-{env}"
     assert h.only(stack_run, h.LAYER).inputs["layerName"] == f"dofs-python-deps-{env}"

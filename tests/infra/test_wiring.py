@@ -185,7 +185,7 @@ def test_every_variable_a_handler_requires_is_non_empty(stack_run: ProgramRun, c
         assert env.require(name, variables) == value.strip()
 
 
-def test_outputs_are_the_six_endpoints_and_api_access(stack_run: ProgramRun) -> None:
+def test_outputs_are_the_six_endpoints_alerts_dashboard_and_api_access(stack_run: ProgramRun) -> None:
     # What a client needs to get in: the keys (api_key), the ARN to grant Invoke on (iam).
     access = {"none": set(), "api_key": {"api_keys"}, "iam": {"api_execute_arn"}}
     auth = h.StackConfig(stack_run.stack).raw("dofs:apiAuth")
@@ -196,6 +196,8 @@ def test_outputs_are_the_six_endpoints_and_api_access(stack_run: ProgramRun) -> 
         "order_queue_url",
         "order_dlq_url",
         "state_machine_arn",
+        "alerts_topic_arn",
+        "dashboard_name",
     }
 
 
@@ -207,5 +209,7 @@ def test_outputs_match_the_resources(stack_run: ProgramRun) -> None:
     assert outputs["order_queue_url"] == h.order_queue(stack_run).outputs["url"]
     assert outputs["order_dlq_url"] == h.dead_letter_queue(stack_run).outputs["url"]
     assert outputs["state_machine_arn"] == h.state_machine(stack_run).outputs["arn"]
+    assert outputs["alerts_topic_arn"] == h.only(stack_run, h.TOPIC).outputs["arn"]
+    assert outputs["dashboard_name"] == h.only(stack_run, h.DASHBOARD).inputs["dashboardName"]
     assert outputs["order_queue_url"] != outputs["order_dlq_url"]
     assert outputs["api_url"].endswith(f"/{stack_run.stack}")

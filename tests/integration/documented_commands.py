@@ -48,6 +48,10 @@ NOT_RUN_HERE = {
     "aws apigateway update-account "
     "--patch-operations op=replace,path=/cloudwatchRoleArn,value=ROLE_ARN": AWS_ACCOUNT,
     "pulumi config set dofs:apiAccessLogs true": PULUMI_CONFIG,
+    'pulumi config set dofs:alarmEmails ["oncall@example.com", "ops@example.com"]': (
+        "changes a stack's settings through the Pulumi CLI (tests/infra/test_alerts_and_hardening.py "
+        "runs the program with alarmEmails)"
+    ),
     # make cost runs hundreds of orders through a stack of its own (minutes); test_cost.py
     # runs the same command on 20 orders and checks its counts.
     "make cost": "500 orders through a local stack: tests/integration/test_cost.py runs it on 20",

@@ -96,7 +96,7 @@ def test_not_emulated_resources_are_listed_never_dropped(local_stack: LocalStack
     not_created = {_key(r) for r in local_stack.resources if not r.emulated}
 
     assert not_created <= listed
-    assert ("aws:cloudwatch/metricAlarm:MetricAlarm", "order-dlq-stuck") in listed
+    assert ("aws:cloudwatch/metricAlarm:MetricAlarm", "order-dlq-not-drained") in listed
 
 
 def test_the_emulator_holds_each_function_as_declared(local_stack: LocalStack) -> None:

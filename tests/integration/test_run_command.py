@@ -31,7 +31,9 @@ def test_banner_names_the_api_the_emulator_and_what_is_not_run_locally(dev_stack
     assert f"Order API      {dev_stack.api_url}" in console
     assert f"AWS emulator   {dev_stack.outputs['aws_endpoint']}" in console
     assert f"curl -s -i -X POST {dev_stack.api_url}/order" in console
-    assert "aws:cloudwatch/metricAlarm:MetricAlarm (dlq-processor-errors, order-dlq-stuck)" in console
+    alarms = next(line for line in console.splitlines() if "aws:cloudwatch/metricAlarm:MetricAlarm (" in line)
+    assert "order-dlq-not-drained" in alarms and "workflow-failures" in alarms
+    assert "aws:sns/topicSubscription:TopicSubscription" not in console  # no alarmEmails in dev
     assert "aws:apigateway/methodSettings:MethodSettings (throttling)" in console
     assert (
         "aws:cloudwatch/eventRule:EventRule (execution-ended): "
