@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers import aws, faults, settings
+from handlers import aws, faults, metrics, settings
+from handlers.business_metrics import BusinessMetric
 from handlers.errors import OrderAlreadyFinalError, OrderStateConflictError
 from handlers.models import FailureStage, OrderStatus
 from handlers.observability import get_logger
-from handlers.repository import FailedOrderRepository, OrderRepository
+from handlers.repository import FailedOrderRepository, FinalMove, OrderRepository
 from handlers.storage_requests import (
     RecordRejection,
     RecordWorkflowFailure,
@@ -47,6 +48,9 @@ class OrderStorageService:
         status = self._moved_to(OrderStatus.REJECTED, request.order_id, moved)
         if status is OrderStatus.REJECTED:
             self.failed_orders.record(request.order_id, FailureStage.VALIDATION, request.reasons)
+        if moved is not None and moved.newly_final:
+            metrics.record(BusinessMetric.ORDERS_REJECTED)
+            metrics.record_order_final(moved.created_at)
         return status
 
     def record_workflow_failure(self, request: RecordWorkflowFailure) -> OrderStatus:
@@ -58,10 +62,13 @@ class OrderStorageService:
             self.failed_orders.record(
                 request.order_id, FailureStage.WORKFLOW, reasons, error=request.error, cause=cause
             )
+        if moved is not None:
+            metrics.record(BusinessMetric.ORDERS_FAILED, stage=FailureStage.WORKFLOW.value)
+            metrics.record_order_final(moved.created_at)
         return status
 
-    def _moved_to(self, target: OrderStatus, order_id: str, moved: bool) -> OrderStatus:
-        return target if moved else self._current_status(order_id)
+    def _moved_to(self, target: OrderStatus, order_id: str, moved: FinalMove | None) -> OrderStatus:
+        return target if moved is not None else self._current_status(order_id)
 
     def handle(self, request: StorageRequest) -> OrderStatus:
         if isinstance(request, StoreValidatedOrder):
@@ -88,7 +95,8 @@ def _default_service() -> OrderStorageService:
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     faults.inject_transient(faults.FaultPoint.ORDER_STORAGE)
     request = parse_storage_request(event)
-    status = _default_service().handle(request)
+    with metrics.published():
+        status = _default_service().handle(request)
     logger.info(
         "order stored",
         extra={"order_id": request.order_id, "operation": request.operation, "status": status.value},
