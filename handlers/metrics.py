@@ -3,8 +3,9 @@
 A metric is written to stdout as an EMF object, which CloudWatch Logs turns into a
 metric: no API call, nothing to wait for. During an invocation (``published``) the
 metrics are collected and written once at its end, one EMF line per dimension set
-(Powertools aggregates the values of one name); outside one (a service used on its own)
-each metric is written at once. Names, units and dimension sets are the ones
+(Powertools aggregates the values of one name). Outside one (a service used by a test or
+an ops command) nothing is written: only a function's stdout reaches a log group, so
+only an invocation's metrics would ever reach CloudWatch. Names, units and dimension sets are the ones
 ``handlers.business_metrics`` declares; a metric recorded with other dimensions is a bug,
 refused with ``ValueError``.
 """
@@ -65,10 +66,6 @@ def record(metric: BusinessMetric, value: float = 1, **dimensions: str) -> None:
     batch = _current.get()
     if batch is not None:
         batch.add(metric, value, validated)
-        return
-    single = MetricsBatch()
-    single.add(metric, value, validated)
-    single.flush()
 
 
 def record_order_final(created_at: str | None, now: datetime | None = None) -> None:

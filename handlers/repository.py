@@ -279,7 +279,13 @@ class OrderRepository(_KeyedTable):
     ) -> bool:
         """Conditionally move the order to ``to_status``; False when the condition failed."""
         kwargs = self._transition_kwargs(
-            order_id, to_status, allowed_from, extra=extra, allow_missing=allow_missing, increments=increments, remove=remove
+            order_id,
+            to_status,
+            allowed_from,
+            extra=extra,
+            allow_missing=allow_missing,
+            increments=increments,
+            remove=remove,
         )
         return _conditional_write(lambda: self.table.update_item(**kwargs))
 

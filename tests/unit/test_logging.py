@@ -276,4 +276,4 @@ def test_a_refused_invalid_event_is_logged_as_json(env: Tables, capsys: pytest.C
 
     (entry,) = refusals(capsys)
     assert entry["status"] == 400
-    assert entry["path"] is None
+    assert entry.get("path") is None  # Powertools leaves out a field whose value is None
