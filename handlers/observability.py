@@ -15,37 +15,17 @@ See docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.htm
 from __future__ import annotations
 
 import logging
-import os
 import sys
-from collections.abc import Mapping
 from typing import TextIO
 
 from aws_lambda_powertools.logging import Logger
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from aws_lambda_powertools.logging.types import LogRecord
 
-from handlers.errors import ConfigurationError
-from handlers.settings import AWS_LAMBDA_LOG_LEVEL, LOG_LEVEL
+from handlers.log_levels import LAMBDA_LEVEL_NAMES, LOG_LEVELS, log_level
 
-LOG_LEVELS: dict[str, int] = {
-    "DEBUG": logging.DEBUG,
-    "INFO": logging.INFO,
-    "WARNING": logging.WARNING,
-    "ERROR": logging.ERROR,
-    "CRITICAL": logging.CRITICAL,
-}
-DEFAULT_LOG_LEVEL = "INFO"
-# Lambda's names for the same levels; as in Lambda's Python runtime, TRACE is DEBUG.
-LAMBDA_LEVEL_NAMES: dict[int, str] = {
-    logging.DEBUG: "DEBUG",
-    logging.INFO: "INFO",
-    logging.WARNING: "WARN",
-    logging.ERROR: "ERROR",
-    logging.CRITICAL: "FATAL",
-}
-LAMBDA_LOG_LEVELS: dict[str, int] = {"TRACE": logging.DEBUG} | {
-    name: level for level, name in LAMBDA_LEVEL_NAMES.items()
-}
+__all__ = ["LOG_LEVELS", "get_logger", "log_level"]
+
 _LAMBDA_NAME_OF_PYTHON_NAME = {
     logging.getLevelName(level): name for level, name in LAMBDA_LEVEL_NAMES.items()
 }
@@ -72,25 +52,6 @@ class _StdoutHandler(logging.StreamHandler[TextIO]):
     def emit(self, record: logging.LogRecord) -> None:
         self.stream = sys.stdout
         super().emit(record)
-
-
-def _named_level(variable: str, raw: str, levels: Mapping[str, int]) -> int:
-    name = raw.strip().upper() or DEFAULT_LOG_LEVEL
-    if name not in levels:
-        raise ConfigurationError(
-            f"environment variable {variable} must be one of {', '.join(levels)}, got {raw!r}"
-        )
-    return levels[name]
-
-
-def log_level(environ: Mapping[str, str] | None = None) -> int:
-    """The level named by ``AWS_LAMBDA_LOG_LEVEL`` when set, else by ``LOG_LEVEL``
-    (case-insensitive; ``INFO`` when neither is set or both are blank)."""
-    environ = os.environ if environ is None else environ
-    lambda_level = environ.get(AWS_LAMBDA_LOG_LEVEL, "")
-    if lambda_level.strip():
-        return _named_level(AWS_LAMBDA_LOG_LEVEL, lambda_level, LAMBDA_LOG_LEVELS)
-    return _named_level(LOG_LEVEL, environ.get(LOG_LEVEL, ""), LOG_LEVELS)
 
 
 _loggers: dict[str, Logger] = {}

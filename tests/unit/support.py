@@ -265,9 +265,8 @@ def emitted_metrics(out: str) -> list[EmittedMetric]:
                 for metric in directive["Metrics"]:
                     raw = entry[metric["Name"]]
                     values = tuple(raw) if isinstance(raw, list) else (raw,)
-                    found.append(
-                        EmittedMetric(directive["Namespace"], metric["Name"], metric["Unit"], dimensions, values)
-                    )
+                    namespace, name, unit = directive["Namespace"], metric["Name"], metric["Unit"]
+                    found.append(EmittedMetric(namespace, name, unit, dimensions, values))
     return found
 
 
