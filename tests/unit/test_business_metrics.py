@@ -300,7 +300,7 @@ def test_a_metric_recorded_with_other_dimensions_is_refused(
     metric: BusinessMetric, dimensions: dict[str, str]
 ) -> None:
     with pytest.raises(ValueError, match=metric.value):
-        metrics.record(metric, **dimensions)
+        metrics.record(metric, 1, **dimensions)
 
 
 def test_outside_an_invocation_nothing_is_printed(capsys: pytest.CaptureFixture[str]) -> None:
