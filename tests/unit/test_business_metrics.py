@@ -324,3 +324,22 @@ def test_metrics_recorded_before_an_error_are_still_printed(
         printed(capsys, fail_after_recording)
 
     assert metric_total(capsys.readouterr().out, "OrdersFulfilled") == 1
+
+
+def test_more_values_than_one_emf_object_holds_are_split_keeping_their_dimensions(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """EMF takes at most 100 values per metric in one object; a batch of 10,000 messages
+    (the queue's largest batch size) would give more."""
+    monkeypatch.setenv("ENVIRONMENT", "test")
+
+    def record_many() -> None:
+        with metrics.published():
+            for _ in range(150):
+                metrics.record(BusinessMetric.ORDERS_FAILED, stage="fulfillment")
+
+    out = printed(capsys, record_many)
+
+    failed = [m for m in emitted_metrics(out) if m.name == "OrdersFailed"]
+    assert [len(m.values) for m in failed] == [100, 50]
+    assert all(m.dimensions == {SERVICE_DIMENSION: SERVICE, "stage": "fulfillment"} for m in failed)
