@@ -70,6 +70,7 @@ def get_logger(service: str) -> Logger:
         service=f"dofs.{service}", level=level, logger_handler=_StdoutHandler(), logger_formatter=formatter
     )
     logger.append_keys(service=service)  # the standard logger's name is dofs.<service>; the field is not
+    logger.remove_keys(["location"])  # function:line on every line is bytes ingested, and read by no one
     standard = logging.getLogger(f"dofs.{service}")
     standard.setLevel(level)  # Powertools would put Lambda's TRACE at NOTSET
     standard.propagate = False  # one line per record: not again through the root logger's handlers

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -77,7 +78,7 @@ def order_id_in(body: str) -> str | None:
 def process_batch(
     event: dict[str, Any],
     handle_record: Callable[[SqsRecord], None],
-    logger: Logger,
+    logger: Logger | logging.Logger,
 ) -> dict[str, list[dict[str, str]]]:
     """Run ``handle_record`` on each message; the ones that raise are reported failed.
 
