@@ -48,8 +48,9 @@ class DeadLetterService:
             if status is not OrderStatus.FULFILLMENT_FAILED:
                 return status
         else:
-            metrics.record(BusinessMetric.ORDERS_FAILED, stage=FailureStage.FULFILLMENT.value)
-            metrics.record_order_final(moved.created_at)
+            metrics.record_final(
+                BusinessMetric.ORDERS_FAILED, moved.created_at, stage=FailureStage.FULFILLMENT
+            )
         self.failed_orders.record(order_id, FailureStage.FULFILLMENT, reasons)
         return OrderStatus.FULFILLMENT_FAILED
 

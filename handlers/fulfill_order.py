@@ -58,8 +58,7 @@ class FulfillmentService:
         moved = self.orders.mark_fulfilled(order_id)
         if moved is None:
             return FulfillmentOutcome.ALREADY_TERMINAL
-        metrics.record(BusinessMetric.ORDERS_FULFILLED)
-        metrics.record_order_final(moved.created_at)
+        metrics.record_final(BusinessMetric.ORDERS_FULFILLED, moved.created_at)
         return FulfillmentOutcome.FULFILLED
 
     def _attempt_succeeds(self) -> bool:

@@ -68,7 +68,13 @@ def record(metric: BusinessMetric, value: float = 1, **dimensions: str) -> None:
         batch.add(metric, value, validated)
 
 
-def record_order_final(created_at: str | None, now: datetime | None = None) -> None:
+def record_final(metric: BusinessMetric, created_at: str | None, **dimensions: str) -> None:
+    """An order became final: ``metric`` once, and its ``OrderLatency``."""
+    record(metric, 1, **dimensions)
+    record_order_latency(created_at)
+
+
+def record_order_latency(created_at: str | None, now: datetime | None = None) -> None:
     """``OrderLatency``: milliseconds from the order's ``created_at`` (when the API answered
     202) to now, the moment it became final. Nothing for an order without a readable one."""
     if not created_at:

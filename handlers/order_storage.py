@@ -45,26 +45,24 @@ class OrderStorageService:
     # record, and a retry after a crash between the two writes still writes it.
     def record_rejection(self, request: RecordRejection) -> OrderStatus:
         moved = self.orders.mark_rejected(request.order_id, request.reasons)
+        if moved is not None and moved.newly_final:  # counted before the record: a retry won't
+            metrics.record_final(BusinessMetric.ORDERS_REJECTED, moved.created_at)
         status = self._moved_to(OrderStatus.REJECTED, request.order_id, moved)
         if status is OrderStatus.REJECTED:
             self.failed_orders.record(request.order_id, FailureStage.VALIDATION, request.reasons)
-        if moved is not None and moved.newly_final:
-            metrics.record(BusinessMetric.ORDERS_REJECTED)
-            metrics.record_order_final(moved.created_at)
         return status
 
     def record_workflow_failure(self, request: RecordWorkflowFailure) -> OrderStatus:
         reasons = [f"workflow step failed: {request.error}"]
         moved = self.orders.mark_fulfillment_failed(request.order_id, FailureStage.WORKFLOW, reasons)
+        if moved is not None:
+            metrics.record_final(BusinessMetric.ORDERS_FAILED, moved.created_at, stage=FailureStage.WORKFLOW)
         status = self._moved_to(OrderStatus.FULFILLMENT_FAILED, request.order_id, moved)
         if status is OrderStatus.FULFILLMENT_FAILED:
             cause = request.cause[:MAX_CAUSE_LENGTH]
             self.failed_orders.record(
                 request.order_id, FailureStage.WORKFLOW, reasons, error=request.error, cause=cause
             )
-        if moved is not None:
-            metrics.record(BusinessMetric.ORDERS_FAILED, stage=FailureStage.WORKFLOW.value)
-            metrics.record_order_final(moved.created_at)
         return status
 
     def _moved_to(self, target: OrderStatus, order_id: str, moved: FinalMove | None) -> OrderStatus:

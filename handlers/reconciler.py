@@ -179,8 +179,7 @@ class OrderReconciler:
         recorded = self.failed_orders.record(order_id, stage, [why])
         moved = self.orders.mark_fulfillment_failed(order_id, stage, [why])
         if moved is not None:
-            metrics.record(BusinessMetric.ORDERS_FAILED, stage=stage.value)
-            metrics.record_order_final(moved.created_at)
+            metrics.record_final(BusinessMetric.ORDERS_FAILED, moved.created_at, stage=stage)
             return Action.FAILED
         if recorded:  # it moved on (fulfilled, say) since the claim: withdraw the record
             self.failed_orders.delete(order_id)

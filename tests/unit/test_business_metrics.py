@@ -12,8 +12,9 @@ import pytest
 
 from handlers import api_handler, dlq_processor, fulfill_order, metrics, order_storage, reconciler
 from handlers.business_metrics import NAMESPACE, SERVICE_DIMENSION, SHAPES, BusinessMetric
+from handlers.errors import TransientStorageError
 from handlers.models import OrderStatus
-from handlers.repository import utc_iso
+from handlers.repository import FailedOrderRepository, utc_iso
 from tests.unit.conftest import Tables
 from tests.unit.support import (
     api_event,
@@ -343,3 +344,27 @@ def test_more_values_than_one_emf_object_holds_are_split_keeping_their_dimension
     failed = [m for m in emitted_metrics(out) if m.name == "OrdersFailed"]
     assert [len(m.values) for m in failed] == [100, 50]
     assert all(m.dimensions == {SERVICE_DIMENSION: SERVICE, "stage": "fulfillment"} for m in failed)
+
+
+def test_a_rejection_whose_record_write_failed_is_counted_once_over_the_retry(
+    env: Tables, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The status moves first: the retry finds the order REJECTED already and moves nothing,
+    so the count belongs to the attempt that moved it, error or not."""
+    seed_accepted_earlier(env, "o-1", RECEIVED)
+    event = {"operation": "record_rejection", "order_id": "o-1", "reasons": ["total does not add up"]}
+    original = FailedOrderRepository.record
+    failing_once = iter([True])
+
+    def record(self: FailedOrderRepository, *args: Any, **kwargs: Any) -> bool:
+        if next(failing_once, False):
+            raise TransientStorageError("throttled")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(FailedOrderRepository, "record", record)
+    capsys.readouterr()
+    with pytest.raises(TransientStorageError):
+        store(event)
+    store(event)
+
+    assert metric_total(capsys.readouterr().out, "OrdersRejected") == 1
