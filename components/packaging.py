@@ -74,6 +74,8 @@ HANDLER_MODULES = (
     "faults.py",
     "fulfill_order.py",
     "http.py",
+    "log_levels.py",
+    "metrics.py",
     "messages.py",
     "models.py",
     "observability.py",

@@ -63,7 +63,7 @@ def create_dofs(settings: StackSettings) -> Dofs:
     layer = aws.lambda_.LayerVersion(
         "python-dependencies",
         layer_name=f"dofs-python-deps-{settings.environment}",
-        description="pydantic for the DOFS handlers (arm64, Python 3.12)",
+        description="Powertools for AWS Lambda for the DOFS handlers (arm64, Python 3.12)",
         code=pulumi.FileArchive(layer_archive.project_path),
         source_code_hash=layer_archive.source_code_hash,
         compatible_runtimes=[LAMBDA_RUNTIME],

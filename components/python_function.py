@@ -12,12 +12,12 @@ from components.config import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, StackSettings
 from components.iam import XRAY_WRITE, PolicyStatement, allow, assume_role_policy, policy_document
 from components.packaging import BuiltArchive
 from handlers import settings as env
-from handlers.observability import LAMBDA_LEVEL_NAMES, LOG_LEVELS
+from handlers.log_levels import LAMBDA_LEVEL_NAMES, LOG_LEVELS
 
 
 @dataclass(frozen=True)
 class LambdaPackage:
-    """The code every DOFS function runs: the handler archive plus the pydantic layer."""
+    """The code every DOFS function runs: the handler archive plus the Powertools layer."""
 
     code: BuiltArchive
     layer_arn: pulumi.Input[str]
@@ -90,7 +90,7 @@ class PythonFunction(pulumi.ComponentResource):
                 }
             },
             tracing_config={"mode": "Active"},
-            # JSON: Lambda filters each line by its level (handlers.observability) and
+            # JSON: Lambda filters each line by its level (handlers.log_levels) and
             # drops its own START/END/REPORT lines below the system log level.
             logging_config={
                 "log_format": "JSON",

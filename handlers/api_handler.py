@@ -13,8 +13,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from handlers import aws, cors, faults, settings
+from handlers import aws, cors, faults, metrics, settings
 from handlers.api_routes import ROUTES, Operation, Route
+from handlers.business_metrics import BusinessMetric
 from handlers.errors import (
     ConfigurationError,
     IdempotencyConflictError,
@@ -94,6 +95,7 @@ def _check_order_shape(order: dict[str, Any]) -> None:
     listed = problems[:MAX_PROBLEMS_LISTED]
     if len(problems) > len(listed):
         listed.append(f"... and {len(problems) - len(listed)} more")
+    metrics.record(BusinessMetric.ORDERS_REJECTED)
     raise ApiError(422, "invalid_order", f"the order is invalid: {'; '.join(listed)}", problems=listed)
 
 
@@ -129,6 +131,8 @@ def create_order(request: ApiRequest, params: dict[str, str]) -> dict[str, Any]:
     key = _idempotency_key(request)
     faults.inject_transient(faults.FaultPoint.API_HANDLER)
     accepted = _intake_service().accept(order, raw_body, key)
+    if not accepted.replayed:
+        metrics.record(BusinessMetric.ORDERS_ACCEPTED)
     logger.info(
         "order accepted",
         extra={"order_id": accepted.order_id, "idempotent_retry": key is not None},
@@ -225,7 +229,25 @@ def _with_cors(request: ApiRequest, response: dict[str, Any]) -> dict[str, Any]:
     return cors.with_headers(response, cors.origin_headers(request.header("origin"), origins))
 
 
+def _request_id(event: Any) -> str | None:
+    """API Gateway's id of the request (``requestContext.requestId``), for the logs; never raises."""
+    context = event.get("requestContext") if isinstance(event, dict) else None
+    request_id = context.get("requestId") if isinstance(context, dict) else None
+    return request_id if isinstance(request_id, str) else None
+
+
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    # Every line this invocation logs carries API Gateway's request id, as Powertools'
+    # correlation_id (kept per thread: the local stack runs invocations side by side).
+    logger.thread_safe_append_keys(correlation_id=_request_id(event))
+    try:
+        with metrics.published():
+            return _handle(event)
+    finally:
+        logger.thread_safe_remove_keys(["correlation_id"])
+
+
+def _handle(event: dict[str, Any]) -> dict[str, Any]:
     request: ApiRequest | None = None
     order_id: str | None = None
     try:

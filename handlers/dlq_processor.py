@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers import aws, faults, settings
+from handlers import aws, faults, metrics, settings
+from handlers.business_metrics import BusinessMetric
 from handlers.errors import PoisonMessageError
 from handlers.models import FailureStage, OrderStatus
 from handlers.observability import get_logger
@@ -40,11 +41,16 @@ class DeadLetterService:
         attempts = int(item.get("fulfillment_attempts", 0))
         last_error = str(item.get("last_fulfillment_error", "fulfillment failed"))
         reasons = [f"{last_error} after {attempts} attempt(s)"]
-        if not self.orders.mark_fulfillment_failed(order_id, FailureStage.FULFILLMENT, reasons):
+        moved = self.orders.mark_fulfillment_failed(order_id, FailureStage.FULFILLMENT, reasons)
+        if moved is None:
             current = self.orders.get(order_id)
             status = OrderStatus(current["status"]) if current else None
             if status is not OrderStatus.FULFILLMENT_FAILED:
                 return status
+        else:
+            metrics.record_final(
+                BusinessMetric.ORDERS_FAILED, moved.created_at, stage=FailureStage.FULFILLMENT
+            )
         self.failed_orders.record(order_id, FailureStage.FULFILLMENT, reasons)
         return OrderStatus.FULFILLMENT_FAILED
 
@@ -82,6 +88,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str
             extra={"order_id": message.order_id, "status": status.value if status else None},
         )
 
-    response = process_batch(event, record_dead_letter, logger)
+    with metrics.published():
+        response = process_batch(event, record_dead_letter, logger)
     faults.inject_crash(faults.FaultPoint.CRASH_BEFORE_ACK)
     return response

@@ -9,13 +9,13 @@ again: the FULFILLED transition is a conditional write.
 from __future__ import annotations
 
 import functools
-import logging
 import random
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from handlers import aws, faults, settings
+from handlers import aws, faults, metrics, settings
+from handlers.business_metrics import BusinessMetric
 from handlers.errors import FulfillmentAttemptError, PoisonMessageError
 from handlers.models import TERMINAL_STATUSES, OrderStatus
 from handlers.observability import get_logger
@@ -47,6 +47,7 @@ class FulfillmentService:
             return FulfillmentOutcome.ALREADY_TERMINAL
         if status is not OrderStatus.PENDING_FULFILLMENT:
             raise FulfillmentAttemptError(f"order {order_id} is {status}, not yet pending fulfillment")
+        metrics.record(BusinessMetric.FULFILLMENT_ATTEMPTS)
         if not self._attempt_succeeds():
             # Not counted when the order stopped pending meanwhile (a racing delivery
             # fulfilled it); the redelivery then finds it terminal and acknowledges it.
@@ -54,9 +55,11 @@ class FulfillmentService:
             raise FulfillmentAttemptError(SIMULATED_FAILURE)
         # One conditional write moves the order and counts the attempt; a delivery that
         # lost the race to another writer changes nothing.
-        if self.orders.mark_fulfilled(order_id):
-            return FulfillmentOutcome.FULFILLED
-        return FulfillmentOutcome.ALREADY_TERMINAL
+        moved = self.orders.mark_fulfilled(order_id)
+        if moved is None:
+            return FulfillmentOutcome.ALREADY_TERMINAL
+        metrics.record_final(BusinessMetric.ORDERS_FULFILLED, moved.created_at)
+        return FulfillmentOutcome.FULFILLED
 
     def _attempt_succeeds(self) -> bool:
         # The draw is a probability, not money; Decimal keeps 0 and 1 exact.
@@ -84,9 +87,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str
         message = parse_fulfillment_message(record)
         outcome = service.fulfill(message.order_id)
         # A redelivery of a final order is routine: its outcome was logged when it became final.
-        level = logging.INFO if outcome is FulfillmentOutcome.FULFILLED else logging.DEBUG
-        logger.log(
-            level,
+        log = logger.info if outcome is FulfillmentOutcome.FULFILLED else logger.debug
+        log(
             "order fulfillment processed",
             extra={
                 "order_id": message.order_id,
@@ -96,6 +98,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str
             },
         )
 
-    response = process_batch(event, fulfill_record, logger)
+    with metrics.published():
+        response = process_batch(event, fulfill_record, logger)
     faults.inject_crash(faults.FaultPoint.CRASH_BEFORE_ACK)
     return response

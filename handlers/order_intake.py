@@ -82,6 +82,7 @@ class AcceptedOrder:
     order_id: str
     status: OrderStatus
     execution_arn: str | None  # None while the reconciler has still to start it
+    replayed: bool = False  # an Idempotency-Key seen before: the order was recorded earlier
 
 
 class WorkflowStarter:
@@ -146,7 +147,7 @@ class OrderIntakeService:
             status = OrderStatus(existing["status"])
             if status is not OrderStatus.RECEIVED:
                 # Its workflow got further (or the reconciler gave up on it): never start another.
-                return AcceptedOrder(order_id, status, None)
+                return AcceptedOrder(order_id, status, None, replayed=True)
             raw_body = str(existing["request_body"])
         try:
             execution_arn = self.workflow.start(order_id, raw_body)
@@ -156,8 +157,8 @@ class OrderIntakeService:
                 extra={"order_id": order_id, "error": str(exc)},
             )
             self._expedite(order_id)
-            return AcceptedOrder(order_id, status, None)
-        return AcceptedOrder(order_id, status, execution_arn)
+            return AcceptedOrder(order_id, status, None, replayed=not created)
+        return AcceptedOrder(order_id, status, execution_arn, replayed=not created)
 
     def _expedite(self, order_id: str) -> None:
         # Best effort: if this write fails too, the order is still due at its first deadline.

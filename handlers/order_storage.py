@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers import aws, faults, settings
+from handlers import aws, faults, metrics, settings
+from handlers.business_metrics import BusinessMetric
 from handlers.errors import OrderAlreadyFinalError, OrderStateConflictError
 from handlers.models import FailureStage, OrderStatus
 from handlers.observability import get_logger
-from handlers.repository import FailedOrderRepository, OrderRepository
+from handlers.repository import FailedOrderRepository, FinalMove, OrderRepository
 from handlers.storage_requests import (
     RecordRejection,
     RecordWorkflowFailure,
@@ -44,6 +45,8 @@ class OrderStorageService:
     # record, and a retry after a crash between the two writes still writes it.
     def record_rejection(self, request: RecordRejection) -> OrderStatus:
         moved = self.orders.mark_rejected(request.order_id, request.reasons)
+        if moved is not None and moved.newly_final:  # counted before the record: a retry won't
+            metrics.record_final(BusinessMetric.ORDERS_REJECTED, moved.created_at)
         status = self._moved_to(OrderStatus.REJECTED, request.order_id, moved)
         if status is OrderStatus.REJECTED:
             self.failed_orders.record(request.order_id, FailureStage.VALIDATION, request.reasons)
@@ -52,6 +55,8 @@ class OrderStorageService:
     def record_workflow_failure(self, request: RecordWorkflowFailure) -> OrderStatus:
         reasons = [f"workflow step failed: {request.error}"]
         moved = self.orders.mark_fulfillment_failed(request.order_id, FailureStage.WORKFLOW, reasons)
+        if moved is not None:
+            metrics.record_final(BusinessMetric.ORDERS_FAILED, moved.created_at, stage=FailureStage.WORKFLOW)
         status = self._moved_to(OrderStatus.FULFILLMENT_FAILED, request.order_id, moved)
         if status is OrderStatus.FULFILLMENT_FAILED:
             cause = request.cause[:MAX_CAUSE_LENGTH]
@@ -60,8 +65,8 @@ class OrderStorageService:
             )
         return status
 
-    def _moved_to(self, target: OrderStatus, order_id: str, moved: bool) -> OrderStatus:
-        return target if moved else self._current_status(order_id)
+    def _moved_to(self, target: OrderStatus, order_id: str, moved: FinalMove | None) -> OrderStatus:
+        return target if moved is not None else self._current_status(order_id)
 
     def handle(self, request: StorageRequest) -> OrderStatus:
         if isinstance(request, StoreValidatedOrder):
@@ -88,7 +93,8 @@ def _default_service() -> OrderStorageService:
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     faults.inject_transient(faults.FaultPoint.ORDER_STORAGE)
     request = parse_storage_request(event)
-    status = _default_service().handle(request)
+    with metrics.published():
+        status = _default_service().handle(request)
     logger.info(
         "order stored",
         extra={"order_id": request.order_id, "operation": request.operation, "status": status.value},

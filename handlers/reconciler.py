@@ -24,7 +24,6 @@ conditional claim that moves the order's deadline on, so two runs at once act on
 from __future__ import annotations
 
 import functools
-import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,7 +31,8 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from handlers import aws, faults, settings
+from handlers import aws, faults, metrics, settings
+from handlers.business_metrics import BusinessMetric
 from handlers.errors import QueueError
 from handlers.models import DUE_AT, IN_FLIGHT_STATUSES, FailureStage, OrderStatus
 from handlers.observability import get_logger
@@ -177,7 +177,9 @@ class OrderReconciler:
             else f"its workflow did not store or reject it after {attempts} restart(s)"
         )
         recorded = self.failed_orders.record(order_id, stage, [why])
-        if self.orders.mark_fulfillment_failed(order_id, stage, [why]):
+        moved = self.orders.mark_fulfillment_failed(order_id, stage, [why])
+        if moved is not None:
+            metrics.record_final(BusinessMetric.ORDERS_FAILED, moved.created_at, stage=stage)
             return Action.FAILED
         if recorded:  # it moved on (fulfilled, say) since the claim: withdraw the record
             self.failed_orders.delete(order_id)
@@ -197,10 +199,11 @@ def _reconciler() -> OrderReconciler:
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     faults.inject_transient(faults.FaultPoint.RECONCILER)
-    actions = _reconciler().run(millis_left=getattr(context, "get_remaining_time_in_millis", None))
+    with metrics.published():
+        actions = _reconciler().run(millis_left=getattr(context, "get_remaining_time_in_millis", None))
+        for action, count in actions.items():
+            metrics.record(BusinessMetric.RECONCILER_ACTIONS, count, action=action.value)
     summary = {action.value: actions.get(action, 0) for action in Action}
     # Once a run; at INFO only when the run found something, not every idle minute.
-    logger.log(
-        logging.INFO if any(summary.values()) else logging.DEBUG, "reconciliation finished", extra=summary
-    )
+    (logger.info if any(summary.values()) else logger.debug)("reconciliation finished", extra=summary)
     return summary

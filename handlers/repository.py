@@ -8,6 +8,7 @@ already moved the order on; it never moves an order backwards.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +51,14 @@ def _conditional_write(write: Callable[[], object]) -> bool:
     except BotoCoreError as exc:
         raise translate_storage_error(exc) from exc
     return True
+
+
+@dataclass(frozen=True)
+class FinalMove:
+    """An order that a write moved to a final status, as it was before the write."""
+
+    created_at: str | None  # when the API accepted it (None for an order the write created)
+    newly_final: bool  # False when it already had that status (a repeated, idempotent write)
 
 
 class _KeyedTable:
@@ -128,8 +137,9 @@ class OrderRepository(_KeyedTable):
             remove=("request_body",),
         )
 
-    def mark_rejected(self, order_id: str, reasons: Sequence[str]) -> bool:
-        return self._transition(
+    def mark_rejected(self, order_id: str, reasons: Sequence[str]) -> FinalMove | None:
+        """RECEIVED → REJECTED; a repeated rejection succeeds again, with ``newly_final`` False."""
+        return self._finalize(
             order_id,
             OrderStatus.REJECTED,
             allowed_from=(OrderStatus.RECEIVED, OrderStatus.REJECTED),
@@ -139,25 +149,25 @@ class OrderRepository(_KeyedTable):
                 "failure_reasons": list(reasons),
                 "failed_at": utc_iso(),
             },
-            remove=FINAL_REMOVALS,
         )
 
-    def mark_fulfilled(self, order_id: str) -> bool:
+    def mark_fulfilled(self, order_id: str) -> FinalMove | None:
         """PENDING_FULFILLMENT → FULFILLED, counting the successful attempt in the same write.
 
         One conditional write: a duplicate delivery that lost the race changes nothing.
         """
-        return self._transition(
+        return self._finalize(
             order_id,
             OrderStatus.FULFILLED,
             allowed_from=(OrderStatus.PENDING_FULFILLMENT,),
             extra={"fulfilled_at": utc_iso()},
             increments={"fulfillment_attempts": 1},
-            remove=FINAL_REMOVALS,
         )
 
-    def mark_fulfillment_failed(self, order_id: str, stage: FailureStage, reasons: Sequence[str]) -> bool:
-        return self._transition(
+    def mark_fulfillment_failed(
+        self, order_id: str, stage: FailureStage, reasons: Sequence[str]
+    ) -> FinalMove | None:
+        return self._finalize(
             order_id,
             OrderStatus.FULFILLMENT_FAILED,
             allowed_from=(OrderStatus.RECEIVED, OrderStatus.PENDING_FULFILLMENT),
@@ -167,7 +177,6 @@ class OrderRepository(_KeyedTable):
                 "failure_reasons": list(reasons),
                 "failed_at": utc_iso(),
             },
-            remove=FINAL_REMOVALS,
         )
 
     def due_ids(self, now: datetime) -> list[str]:
@@ -268,7 +277,68 @@ class OrderRepository(_KeyedTable):
         increments: Mapping[str, int] | None = None,
         remove: Sequence[str] = (),
     ) -> bool:
-        """Conditionally move the order to ``to_status``; False when the condition failed.
+        """Conditionally move the order to ``to_status``; False when the condition failed."""
+        kwargs = self._transition_kwargs(
+            order_id,
+            to_status,
+            allowed_from,
+            extra=extra,
+            allow_missing=allow_missing,
+            increments=increments,
+            remove=remove,
+        )
+        return _conditional_write(lambda: self.table.update_item(**kwargs))
+
+    def _finalize(
+        self,
+        order_id: str,
+        to_status: OrderStatus,
+        allowed_from: Iterable[OrderStatus],
+        extra: dict[str, Any],
+        *,
+        allow_missing: bool = False,
+        increments: Mapping[str, int] | None = None,
+    ) -> FinalMove | None:
+        """``_transition`` to a final status, reading the order as it was in the same write
+        (UpdateItem API reference: a return value costs no capacity, "aside from the small
+        network and processing overhead"); None when the condition failed."""
+        kwargs = self._transition_kwargs(
+            order_id,
+            to_status,
+            allowed_from,
+            extra=extra,
+            allow_missing=allow_missing,
+            increments=increments,
+            remove=FINAL_REMOVALS,
+        )
+        kwargs["ReturnValues"] = "ALL_OLD"
+        response: Any = None
+
+        def write() -> None:
+            nonlocal response
+            response = self.table.update_item(**kwargs)
+
+        if not _conditional_write(write):
+            return None
+        before = response.get("Attributes", {}) if isinstance(response, Mapping) else {}
+        created_at = before.get("created_at")
+        return FinalMove(
+            created_at=str(created_at) if created_at is not None else None,
+            newly_final=before.get("status") != to_status.value,
+        )
+
+    def _transition_kwargs(
+        self,
+        order_id: str,
+        to_status: OrderStatus,
+        allowed_from: Iterable[OrderStatus],
+        *,
+        extra: dict[str, Any],
+        allow_missing: bool,
+        increments: Mapping[str, int] | None,
+        remove: Sequence[str],
+    ) -> dict[str, Any]:
+        """The conditional UpdateItem that moves the order to ``to_status``.
 
         ``extra`` fields are set, ``increments`` added to and ``remove`` removed, in the same
         write. The reconciler's attempt count is per status, so a change of status clears it.
@@ -292,7 +362,7 @@ class OrderRepository(_KeyedTable):
         condition = self._status_condition(allowed_from, values)
         if allow_missing:
             condition = f"attribute_not_exists(order_id) OR {condition}"
-        return self._update(order_id, expression, values, condition=condition, names=names)
+        return self._update_kwargs(order_id, expression, values, condition=condition, names=names)
 
     @staticmethod
     def _status_condition(allowed_from: Iterable[OrderStatus], values: dict[str, Any]) -> str:
@@ -312,6 +382,17 @@ class OrderRepository(_KeyedTable):
         names: dict[str, str] | None = None,
     ) -> bool:
         """A conditional UpdateItem; False when the order is missing or not in the expected state."""
+        kwargs = self._update_kwargs(order_id, expression, values, condition, names)
+        return _conditional_write(lambda: self.table.update_item(**kwargs))
+
+    @staticmethod
+    def _update_kwargs(
+        order_id: str,
+        expression: str,
+        values: dict[str, Any],
+        condition: str,
+        names: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
             "Key": {"order_id": order_id},
             "UpdateExpression": expression,
@@ -320,7 +401,7 @@ class OrderRepository(_KeyedTable):
         }
         if names:
             kwargs["ExpressionAttributeNames"] = names
-        return _conditional_write(lambda: self.table.update_item(**kwargs))
+        return kwargs
 
 
 class FailedOrderRepository(_KeyedTable):

@@ -7,6 +7,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from aws_lambda_powertools.logging import Logger
+
 from handlers.errors import DofsError, MalformedInputError, PoisonMessageError
 from handlers.messages import FulfillmentMessage
 from handlers.parsing import (
@@ -76,7 +78,7 @@ def order_id_in(body: str) -> str | None:
 def process_batch(
     event: dict[str, Any],
     handle_record: Callable[[SqsRecord], None],
-    logger: logging.Logger,
+    logger: Logger | logging.Logger,
 ) -> dict[str, list[dict[str, str]]]:
     """Run ``handle_record`` on each message; the ones that raise are reported failed.
 

@@ -49,7 +49,7 @@ def test_runs_on_arm64_with_a_supported_python(fn: RecordedResource) -> None:
 def test_runtime_matches_the_python_the_layer_is_built_for(
     stack_run: ProgramRun, fn: RecordedResource
 ) -> None:
-    """pydantic-core wheels are per Python version: the layer must fit the function's runtime."""
+    """The layer is installed for one Python version and platform: it must fit the function's runtime."""
     layer = h.only(stack_run, h.LAYER)
     assert fn.inputs["runtime"] == f"python{LAYER_PYTHON_VERSION}"
     assert fn.inputs["runtime"] in layer.inputs["compatibleRuntimes"]

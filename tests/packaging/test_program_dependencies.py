@@ -9,7 +9,16 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 # Installed for development only (requirements-dev.in), absent from Pulumi's .venv.
-DEV_ONLY_PACKAGES = ("boto3", "botocore", "moto", "pytest", "hypothesis", "mypy", "ruff")
+DEV_ONLY_PACKAGES = (
+    "boto3",
+    "botocore",
+    "aws_lambda_powertools",
+    "moto",
+    "pytest",
+    "hypothesis",
+    "mypy",
+    "ruff",
+)
 
 BLOCKER = f"""
 import importlib.abc, sys

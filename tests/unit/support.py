@@ -229,12 +229,54 @@ class _PartlyFailingTable:
         return getattr(self._table, operation)
 
 
-def log_lines(out: str) -> list[dict[str, Any]]:
+def _json_lines(out: str) -> list[dict[str, Any]]:
     """Every line a handler wrote to stdout, each of which must be one JSON object."""
     lines = [line for line in out.splitlines() if line.strip()]
     entries = [json.loads(line) for line in lines]
     assert all(isinstance(entry, dict) for entry in entries), entries
     return entries
+
+
+def log_lines(out: str) -> list[dict[str, Any]]:
+    """The log entries a handler wrote to stdout: every JSON line but the EMF metrics (``_aws``)."""
+    return [entry for entry in _json_lines(out) if "_aws" not in entry]
+
+
+@dataclass(frozen=True)
+class EmittedMetric:
+    """One metric of an EMF line, as CloudWatch reads it."""
+
+    namespace: str
+    name: str
+    unit: str
+    dimensions: dict[str, str]
+    values: tuple[float, ...]
+
+
+def emitted_metrics(out: str) -> list[EmittedMetric]:
+    """The metrics in the EMF lines a handler wrote to stdout, one per name and dimension set."""
+    found = []
+    for entry in _json_lines(out):
+        if "_aws" not in entry:
+            continue
+        for directive in entry["_aws"]["CloudWatchMetrics"]:
+            for dimension_set in directive["Dimensions"]:
+                dimensions = {name: entry[name] for name in dimension_set}
+                for metric in directive["Metrics"]:
+                    raw = entry[metric["Name"]]
+                    values = tuple(raw) if isinstance(raw, list) else (raw,)
+                    namespace, name, unit = directive["Namespace"], metric["Name"], metric["Unit"]
+                    found.append(EmittedMetric(namespace, name, unit, dimensions, values))
+    return found
+
+
+def metric_total(out: str, name: str, **dimensions: str) -> float:
+    """The sum of the values of metric ``name`` whose dimensions include ``dimensions``."""
+    return sum(
+        sum(metric.values)
+        for metric in emitted_metrics(out)
+        if metric.name == name and dimensions.items() <= metric.dimensions.items()
+    )
 
 
 def logged(out: str, message: str) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ from handlers import fulfill_order
 from handlers.errors import FulfillmentAttemptError, PoisonMessageError
 from handlers.fulfill_order import FulfillmentOutcome, FulfillmentService
 from handlers.models import DUE_AT, IN_FLIGHT_SHARD, OrderStatus
-from handlers.repository import OrderRepository
+from handlers.repository import FinalMove, OrderRepository
 from tests.unit.conftest import Tables
 from tests.unit.support import (
     ORDERS_TABLE,
@@ -343,12 +343,12 @@ class InMemoryOrders(OrderRepository):
         self.items[order_id]["fulfillment_attempts"] += 1
         return True
 
-    def mark_fulfilled(self, order_id: str) -> bool:
+    def mark_fulfilled(self, order_id: str) -> FinalMove | None:
         if self.items[order_id]["status"] != PENDING:
-            return False
+            return None
         self.items[order_id]["status"] = "FULFILLED"
         self.items[order_id]["fulfillment_attempts"] += 1
-        return True
+        return FinalMove(created_at=None, newly_final=True)
 
 
 def _fulfilled_fraction(rate: str, draws: int, seed: int) -> float:

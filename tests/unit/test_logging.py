@@ -276,4 +276,24 @@ def test_a_refused_invalid_event_is_logged_as_json(env: Tables, capsys: pytest.C
 
     (entry,) = refusals(capsys)
     assert entry["status"] == 400
-    assert entry["path"] is None
+    assert entry.get("path") is None  # Powertools leaves out a field whose value is None
+
+
+def test_every_api_line_carries_api_gateways_request_id_and_only_during_its_request(
+    env: Tables, valid_order_text: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    event = api_event("POST", "/order", valid_order_text)
+    event["requestContext"]["requestId"] = "req-accepted"
+    api_handler.handler(event, None)
+    refused = api_event("POST", "/order", valid_order_text, content_type=None)
+    refused["requestContext"]["requestId"] = "req-refused"
+    api_handler.handler(refused, None)
+    validator.handler({"order_id": "ord-v", "request_body": valid_order_text}, None)
+
+    found = entries(capsys)
+    assert [(entry["message"], entry.get("correlation_id")) for entry in found] == [
+        ("order accepted", "req-accepted"),
+        ("request refused", "req-refused"),
+        ("order validated", None),
+    ]

@@ -17,7 +17,7 @@ from handlers.models import (
     parse_json_decimal,
 )
 from handlers.order_shape import parse_order
-from handlers.repository import OrderRepository, utc_iso
+from handlers.repository import FinalMove, OrderRepository, utc_iso
 from tests.unit.conftest import Tables
 from tests.unit.support import fixture_text, get_item, seed_order
 
@@ -146,12 +146,12 @@ def test_store_validated_of_a_final_order_changes_nothing(tables: Tables, status
     ids=["fulfilled", "failed"],
 )
 def test_a_final_status_takes_the_order_out_of_the_in_flight_index(
-    tables: Tables, finish: Callable[[OrderRepository], bool]
+    tables: Tables, finish: Callable[[OrderRepository], FinalMove | None]
 ) -> None:
     seed_order(tables.orders, "o-1", PENDING)
     orders = tables.order_repository()
 
-    assert finish(orders) is True
+    assert finish(orders) is not None
 
     item = get_item(tables.orders, "o-1")
     assert item is not None
@@ -162,7 +162,7 @@ def test_a_final_status_takes_the_order_out_of_the_in_flight_index(
 def test_a_rejection_takes_the_order_and_its_body_out(tables: Tables) -> None:
     seed_order(tables.orders, "o-1", "RECEIVED")
 
-    assert tables.order_repository().mark_rejected("o-1", ["total does not add up"]) is True
+    assert tables.order_repository().mark_rejected("o-1", ["total does not add up"]) is not None
 
     item = get_item(tables.orders, "o-1")
     assert item is not None
@@ -225,13 +225,13 @@ def test_of_two_claims_of_what_was_read_once_only_the_first_wins(tables: Tables)
     ids=["to pending", "to fulfilled", "to failed"],
 )
 def test_a_change_of_status_clears_the_reconcilers_attempt_count(
-    tables: Tables, status: str, move: Callable[[OrderRepository], bool]
+    tables: Tables, status: str, move: Callable[[OrderRepository], object]
 ) -> None:
     # The count is per status: attempts spent starting an order do not shorten its
     # allowance once it is pending.
     seed_order(tables.orders, "o-1", status, updated_at=SEEN, reconcile_attempts=2)
 
-    assert move(tables.order_repository()) is True
+    assert move(tables.order_repository()) not in (None, False)
 
     item = get_item(tables.orders, "o-1")
     assert item is not None
@@ -384,7 +384,7 @@ def test_deleting_a_missing_failure_record_is_a_no_op(tables: Tables) -> None:
 def test_mark_fulfilled_counts_the_attempt_in_the_same_write(tables: Tables, earlier_attempts: int) -> None:
     seed_order(tables.orders, "o-1", PENDING, fulfillment_attempts=earlier_attempts)
 
-    assert tables.order_repository().mark_fulfilled("o-1") is True
+    assert tables.order_repository().mark_fulfilled("o-1") is not None
 
     item = get_item(tables.orders, "o-1")
     assert item is not None
@@ -399,7 +399,7 @@ def test_mark_fulfilled_counts_the_attempt_in_the_same_write(tables: Tables, ear
 def test_mark_fulfilled_of_an_order_not_pending_changes_nothing(tables: Tables, status: OrderStatus) -> None:
     seeded = seed_order(tables.orders, "o-1", status.value, fulfillment_attempts=1)
 
-    assert tables.order_repository().mark_fulfilled("o-1") is False
+    assert tables.order_repository().mark_fulfilled("o-1") is None
 
     assert get_item(tables.orders, "o-1") == seeded
 
@@ -441,3 +441,31 @@ def test_expedite_leaves_an_order_that_moved_on_alone(tables: Tables, status: st
     assert tables.order_repository().expedite("o-1", at(2)) is False
 
     assert get_item(tables.orders, "o-1") == seeded
+
+
+# --- what a final move reports, for the business metrics --------------------------------------
+
+
+def test_a_final_move_reports_when_the_order_was_accepted(tables: Tables) -> None:
+    seed_order(tables.orders, "o-1", PENDING, created_at="2024-01-01T00:00:00.000Z")
+
+    moved = tables.order_repository().mark_fulfilled("o-1")
+
+    assert moved == FinalMove(created_at="2024-01-01T00:00:00.000Z", newly_final=True)
+
+
+def test_a_repeated_rejection_succeeds_but_is_not_newly_final(tables: Tables) -> None:
+    seed_order(tables.orders, "o-1", "RECEIVED")
+    orders = tables.order_repository()
+
+    first = orders.mark_rejected("o-1", ["total does not add up"])
+    again = orders.mark_rejected("o-1", ["total does not add up"])
+
+    assert first is not None and first.newly_final
+    assert again is not None and not again.newly_final
+
+
+def test_failing_an_order_that_does_not_exist_reports_no_acceptance_time(tables: Tables) -> None:
+    moved = tables.order_repository().mark_fulfillment_failed("ghost", FailureStage.WORKFLOW, ["x"])
+
+    assert moved == FinalMove(created_at=None, newly_final=True)

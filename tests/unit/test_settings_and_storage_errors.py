@@ -190,5 +190,5 @@ def test_attempts_on_a_missing_order_do_not_create_it(tables: Tables) -> None:
     orders = tables.order_repository()
 
     assert orders.record_fulfillment_attempt("ghost", "boom") is False
-    assert orders.mark_fulfilled("ghost") is False
+    assert orders.mark_fulfilled("ghost") is None
     assert orders.get("ghost") is None
