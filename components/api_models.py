@@ -57,7 +57,9 @@ class _Strict(BaseModel):
 
 class OrderItem(_Strict):
     product_id: Text
-    quantity: Annotated[int, Field(ge=1, le=MAX_QUANTITY)]
+    quantity: Annotated[
+        int, Field(ge=1, le=MAX_QUANTITY, description="Written as an integer: 2, not 2.0 or 2e0.")
+    ]
     price: Money
 
 

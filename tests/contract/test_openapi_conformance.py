@@ -15,6 +15,7 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     negative_data_rejection,
@@ -80,6 +81,7 @@ def test_every_response_matches_the_served_description(contract_stack: StackProc
     started = time.monotonic()
 
     for result in schema.get_all_operations():
+        assert isinstance(result, Ok), f"the served document has an invalid operation: {result.err()}"
         operation = result.ok()
         valid, invalid = EXAMPLES[operation.label]
         _exercise(operation, GenerationMode.POSITIVE, valid, call, requests)
