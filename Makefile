@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt requirements.txt | cksum | cut -d' ' -f1)
 export AWS_DEFAULT_REGION ?= ap-south-1
 
-.PHONY: help setup test check lint typecheck unit infra workflow packaging integration run smoke redrive soak cost package resources bench bench-local bench-imports lock clean openapi
+.PHONY: help setup test check lint typecheck unit infra workflow packaging integration contract run smoke redrive soak cost package resources bench bench-local bench-imports lock clean openapi
 
 help:
 	@echo "make test    set up .venv, lint, type-check and run every test tier, in parallel, with the time of each"
@@ -47,7 +47,7 @@ test: setup
 check: setup
 	$(PY) -m tests.tiers --only lint --only format --only typecheck --only unit --only infra $(ARGS)
 
-unit infra workflow packaging integration: setup
+unit infra workflow packaging integration contract: setup
 	$(PY) -m pytest tests/$@
 
 openapi: setup
