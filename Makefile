@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt requirements.txt | cksum | cut -d' ' -f1)
 export AWS_DEFAULT_REGION ?= ap-south-1
 
-.PHONY: help setup test check lint typecheck unit infra workflow packaging integration run smoke redrive soak cost package resources bench bench-local bench-imports lock clean
+.PHONY: help setup test check lint typecheck unit infra workflow packaging integration contract run smoke redrive soak cost package resources bench bench-local bench-imports lock clean openapi
 
 help:
 	@echo "make test    set up .venv, lint, type-check and run every test tier, in parallel, with the time of each"
@@ -20,6 +20,7 @@ help:
 	@echo "make bench-local  time make run to a healthy API, one order and 100 orders on the local stack"
 	@echo "make bench-imports  time importing each Lambda entry module against boto3 alone (cold starts)"
 	@echo "make resources  list what pulumi up creates per stack, with the settings that differ (ARGS=\"dev\" for one)"
+	@echo "make openapi  regenerate handlers/openapi.json (the API's OpenAPI description) from the models and routes"
 	@echo "make lock    re-resolve requirements-dev.in into requirements-dev.txt"
 
 # The stamp is named by the pins' checksum: a changed pin needs a new one, while a checkout
@@ -46,8 +47,11 @@ test: setup
 check: setup
 	$(PY) -m tests.tiers --only lint --only format --only typecheck --only unit --only infra $(ARGS)
 
-unit infra workflow packaging integration: setup
+unit infra workflow packaging integration contract: setup
 	$(PY) -m pytest tests/$@
+
+openapi: setup
+	$(PY) -m components.api_description
 
 package: setup
 	$(PY) -c 'from components.packaging import build_handler_archive, build_layer; \

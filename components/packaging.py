@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from components.api_description import is_stale
 from components.errors import DeploymentError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -64,6 +65,7 @@ class BuiltArchive:
 # new module is added here on purpose and nothing else (notes, caches) ever ships.
 HANDLER_MODULES = (
     "__init__.py",
+    "api_description.py",
     "api_handler.py",
     "api_routes.py",
     "aws.py",
@@ -93,13 +95,25 @@ HANDLER_MODULES = (
 )
 
 
+# Generated data the handlers read: the OpenAPI description (``make openapi``).
+HANDLER_DATA = ("openapi.json",)
+
+
 def handler_sources(handlers_dir: Path = HANDLERS_DIR) -> list[Path]:
-    """The handler archive's files, from the explicit list; a missing one is an error."""
-    sources = [handlers_dir / name for name in HANDLER_MODULES]
+    """The handler archive's files, from the explicit lists; a missing one is an error."""
+    sources = [handlers_dir / name for name in HANDLER_MODULES + HANDLER_DATA]
     missing = [p.name for p in sources if not p.is_file()]
     if missing:
         raise PackagingError(f"handler modules missing from {handlers_dir}: {', '.join(missing)}")
     return sorted(sources)
+
+
+def _check_api_description(handlers_dir: Path) -> None:
+    document = handlers_dir / HANDLER_DATA[0]
+    if is_stale(document):
+        raise PackagingError(
+            f"{document} does not match the routes and models it is generated from: run `make openapi`"
+        )
 
 
 def _write_zip(entries: Iterable[tuple[str, Path]], target: Path) -> None:
@@ -128,6 +142,7 @@ def _publish(staging: Path, build_dir: Path, prefix: str) -> BuiltArchive:
 
 def build_handler_archive(handlers_dir: Path = HANDLERS_DIR, build_dir: Path = BUILD_DIR) -> BuiltArchive:
     sources = handler_sources(handlers_dir)
+    _check_api_description(handlers_dir)
     build_dir.mkdir(parents=True, exist_ok=True)
     fd, staging_name = tempfile.mkstemp(suffix=".zip", dir=build_dir)
     os.close(fd)

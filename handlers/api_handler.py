@@ -8,13 +8,20 @@ left to the workflow, so an inconsistent order is accepted and ends REJECTED.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from handlers import aws, cors, faults, metrics, settings
-from handlers.api_routes import ROUTES, Operation, Route
+from handlers.api_description import served_document
+from handlers.api_routes import (
+    IDEMPOTENCY_HEADER,
+    IDEMPOTENCY_KEY_PATTERN,
+    ORDER_ID_PATTERN,
+    ROUTES,
+    Operation,
+    Route,
+)
 from handlers.business_metrics import BusinessMetric
 from handlers.errors import (
     ConfigurationError,
@@ -33,9 +40,6 @@ from handlers.repository import OrderRepository
 
 logger = get_logger("api_handler")
 
-IDEMPOTENCY_HEADER = "idempotency-key"
-IDEMPOTENCY_KEY_PATTERN = re.compile(r"[\x21-\x7e]{1,255}")
-ORDER_ID_PATTERN = re.compile(r"[A-Za-z0-9-]{1,64}")
 RETRY_AFTER = {"Retry-After": "1"}
 MAX_PROBLEMS_LISTED = 50
 
@@ -156,10 +160,15 @@ def get_order(request: ApiRequest, params: dict[str, str]) -> dict[str, Any]:
     return json_response(200, _intake_service().status(order_id))
 
 
+def api_description(request: ApiRequest, params: dict[str, str]) -> dict[str, Any]:
+    return json_response(200, served_document(request.base_url))
+
+
 OPERATIONS: dict[Operation, Callable[[ApiRequest, dict[str, str]], dict[str, Any]]] = {
     Operation.HEALTH: health,
     Operation.CREATE_ORDER: create_order,
     Operation.GET_ORDER: get_order,
+    Operation.API_DESCRIPTION: api_description,
 }
 
 

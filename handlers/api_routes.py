@@ -15,6 +15,13 @@ class Operation(StrEnum):
     HEALTH = "health"
     CREATE_ORDER = "create_order"
     GET_ORDER = "get_order"
+    API_DESCRIPTION = "api_description"
+
+
+# What the edge accepts in a path parameter and a header; the OpenAPI description says the same.
+ORDER_ID_PATTERN = re.compile(r"[A-Za-z0-9-]{1,64}")
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_KEY_PATTERN = re.compile(r"[\x21-\x7e]{1,255}")
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/order", Operation.CREATE_ORDER),
     Route("POST", "/orders", Operation.CREATE_ORDER),
     Route("GET", "/orders/{order_id}", Operation.GET_ORDER),
+    Route("GET", "/openapi.json", Operation.API_DESCRIPTION, authenticated=False),
 )
 
 RESOURCES: tuple[str, ...] = tuple(dict.fromkeys(route.resource for route in ROUTES))

@@ -275,6 +275,9 @@ def _handler_class(gateway: LocalGateway) -> type[BaseHTTPRequestHandler]:
     class _GatewayHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "dofs-local-gateway"
+        # Headers and body go out in two writes: with Nagle on, a kept-alive connection waits
+        # out the client's delayed ACK (40 ms) before the body.
+        disable_nagle_algorithm = True
 
         def handle(self) -> None:
             try:

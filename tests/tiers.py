@@ -36,7 +36,7 @@ MYPY_TARGETS = ("__main__.py", "components", "handlers", "local", "ops", "tests"
 # several xdist workers; a module's tests stay on one worker (its stack is module-wide).
 XDIST_WORKERS = {"integration": 3, "unit": 2, "workflow": 2}
 # Longest first, so the long tier is never the one that starts last.
-EXPECTED_ORDER = ("integration", "unit", "typecheck", "workflow", "infra")
+EXPECTED_ORDER = ("integration", "contract", "unit", "typecheck", "workflow", "infra")
 SUMMARY = re.compile(r"=+ (?P<summary>.*?\d+ (?:passed|failed|error).*?) in [\d.]+s")
 COUNT = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed|deselected)")
 

@@ -75,7 +75,9 @@ def test_archive_is_importable_on_its_own(tmp_path: Path) -> None:
     archive = build_handler_archive(build_dir=tmp_path / "build")
     unpacked = tmp_path / "task"
     zipfile.ZipFile(archive.path).extractall(unpacked)
-    modules = ", ".join(f"handlers.{p.stem}" for p in handler_sources() if p.stem != "__init__")
+    modules = ", ".join(
+        f"handlers.{p.stem}" for p in handler_sources() if p.suffix == ".py" and p.stem != "__init__"
+    )
     script = f"import handlers, {modules}; print(handlers.__file__)"
 
     result = subprocess.run(
