@@ -94,6 +94,8 @@ class OrderWorkflow(pulumi.ComponentResource):
         )
         self.role = aws.iam.Role(
             "state-machine-role",
+            # Named dofs-*: the CI deploy role may create and pass only such roles (bootstrap/).
+            name=f"dofs-order-processing-{envname}",
             assume_role_policy=assume_role_policy("states.amazonaws.com"),
             description=f"Execution role of dofs-order-processing-{envname}",
             opts=child,
