@@ -69,7 +69,9 @@ def documents_of(resource_type: str, props: Mapping[str, Any]) -> Iterator[dict[
                 yield document
 
 
-def statement_problems(statement: Mapping[str, Any]) -> Iterator[str]:
+def statement_problems(
+    statement: Mapping[str, Any], no_resource_actions: Mapping[str, str] = NO_RESOURCE_ACTIONS
+) -> Iterator[str]:
     """What is wrong with one statement; nothing for a Deny, which can only narrow."""
     if statement.get("Effect") != "Allow":
         return
@@ -82,7 +84,7 @@ def statement_problems(statement: Mapping[str, Any]) -> Iterator[str]:
         if "*" in action:
             yield f"{sid} allows the wildcard action {action!r}: name each action"
     if "*" in as_list(statement.get("Resource", [])):
-        scoped = sorted(a for a in actions if a not in NO_RESOURCE_ACTIONS)
+        scoped = sorted(a for a in actions if a not in no_resource_actions)
         if scoped:
             yield (
                 f"{sid} allows {', '.join(scoped)} on resource '*'; these take resource-level "
@@ -90,6 +92,8 @@ def statement_problems(statement: Mapping[str, Any]) -> Iterator[str]:
             )
 
 
-def document_problems(document: Mapping[str, Any]) -> Iterator[str]:
+def document_problems(
+    document: Mapping[str, Any], no_resource_actions: Mapping[str, str] = NO_RESOURCE_ACTIONS
+) -> Iterator[str]:
     for statement in as_list(document.get("Statement", [])):
-        yield from statement_problems(statement)
+        yield from statement_problems(statement, no_resource_actions)
