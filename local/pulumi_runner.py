@@ -71,18 +71,11 @@ def _program_threads() -> Iterator[None]:
 
 
 def run_program(
-    mocks: pulumi.runtime.Mocks,
-    stack: str,
-    overrides: Mapping[str, str] | None = None,
-    *,
-    program: Path = PROGRAM,
-    project: str = PROJECT_NAME,
+    mocks: pulumi.runtime.Mocks, stack: str, overrides: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
-    """Run ``program`` (DOFS's ``__main__.py`` by default) for ``stack``, with its YAML
-    config, if any, plus ``overrides``; returns its exports."""
-    yaml_config = stack_config(stack) if program == PROGRAM else {}
-    config = {**yaml_config, **(overrides or {})}
-    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False)
+    """Run ``__main__.py`` for ``stack`` (its YAML plus ``overrides``); returns its exports."""
+    config = {**stack_config(stack), **(overrides or {})}
+    pulumi.runtime.set_mocks(mocks, project=PROJECT_NAME, stack=stack, preview=False)
     pulumi.runtime.set_all_config(config)
     exported: dict[str, Any] = {}
     exports: dict[str, Any] = {}
@@ -95,7 +88,7 @@ def run_program(
     @pulumi.runtime.test  # type: ignore[untyped-decorator]
     def _run() -> pulumi.Output[Any]:
         with mock.patch.object(pulumi, "export", _export):
-            runpy.run_path(str(program), run_name="__main__")
+            runpy.run_path(str(PROGRAM), run_name="__main__")
         return pulumi.Output.all(**exports).apply(exported.update)
 
     with _program_threads():

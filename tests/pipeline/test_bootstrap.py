@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import runpy
 from typing import Any
+from unittest import mock
 
 import pulumi
 import pytest
@@ -19,11 +21,12 @@ from bootstrap.github_oidc import (
     deploy_role_name,
 )
 from bootstrap.permissions import NO_RESOURCE_ACTIONS, UNSCOPED, Scope
-from local.pulumi_runner import PROJECT_ROOT, run_program
+from local.pulumi_runner import PROJECT_ROOT, _program_threads
 from local.recorded_program import ProgramRun, RecordingMocks, record_program
 from policies.iam_rules import as_list, document_problems
 
 REGION = "ap-south-1"
+BOOTSTRAP = PROJECT_ROOT / "bootstrap" / "__main__.py"
 REPOSITORY = "octo-org/dofs"
 BOUNDARY_ARN = f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:policy/{BOUNDARY_NAME}"
 OIDC = "token.actions.githubusercontent.com"
@@ -62,16 +65,22 @@ class BootstrapMocks(RecordingMocks):
 
 
 def record_bootstrap(config: dict[str, str]) -> ProgramRun:
+    """Run ``bootstrap/__main__.py`` under the mocks, as ``pulumi up`` would with ``config``."""
     mocks = BootstrapMocks(REGION)
-    overrides = {f"dofs-bootstrap:{key}": value for key, value in config.items()}
-    outputs = run_program(
-        mocks,
-        "admin",
-        overrides,
-        program=PROJECT_ROOT / "bootstrap" / "__main__.py",
-        project="dofs-bootstrap",
-    )
-    return ProgramRun("admin", mocks.resources, outputs)
+    pulumi.runtime.set_mocks(mocks, project="dofs-bootstrap", stack="ci", preview=False)
+    pulumi.runtime.set_all_config({f"dofs-bootstrap:{key}": value for key, value in config.items()})
+    exports: dict[str, Any] = {}
+    outputs: dict[str, Any] = {}
+
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]
+    def run() -> pulumi.Output[Any]:
+        with mock.patch.object(pulumi, "export", exports.__setitem__):
+            runpy.run_path(str(BOOTSTRAP), run_name="__main__")
+        return pulumi.Output.all(**exports).apply(outputs.update)
+
+    with _program_threads():
+        run()
+    return ProgramRun("ci", mocks.resources, outputs)
 
 
 @pytest.fixture(scope="module")
