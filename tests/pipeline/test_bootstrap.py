@@ -22,7 +22,7 @@ from bootstrap.github_oidc import (
 )
 from bootstrap.permissions import NO_RESOURCE_ACTIONS, UNSCOPED, Scope
 from local.pulumi_runner import PROJECT_ROOT, _program_threads
-from local.recorded_program import ProgramRun, RecordingMocks, record_program
+from local.recorded_program import ProgramRun, RecordingMocks
 from policies.iam_rules import as_list, document_problems
 
 REGION = "ap-south-1"
@@ -245,10 +245,9 @@ NAMED_TYPES = {
 }
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_every_name_the_program_gives_is_in_its_deploy_roles_scope(stack: str) -> None:
-    run = record_program(stack)
-    pattern = f"dofs-*-{stack}"
+def test_every_name_the_program_gives_is_in_its_deploy_roles_scope(program_run: ProgramRun) -> None:
+    run = program_run
+    pattern = f"dofs-*-{run.stack}"
 
     for typ, key in NAMED_TYPES.items():
         for resource in run.of_type(typ):
@@ -257,11 +256,12 @@ def test_every_name_the_program_gives_is_in_its_deploy_roles_scope(stack: str) -
         assert fnmatch.fnmatchcase(group.inputs["name"].rsplit("/", 1)[-1], pattern), group.inputs["name"]
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_the_boundary_allows_every_call_the_programs_roles_make(bootstrap: ProgramRun, stack: str) -> None:
+def test_the_boundary_allows_every_call_the_programs_roles_make(
+    bootstrap: ProgramRun, program_run: ProgramRun
+) -> None:
     (boundary_resource,) = bootstrap.of_type("aws:iam/policy:Policy")
     boundary = json.loads(boundary_resource.inputs["policy"])
-    run = record_program(stack)
+    run = program_run
 
     for role_policy in run.of_type(ROLE_POLICY):
         for statement in statements(json.loads(role_policy.inputs["policy"])):
