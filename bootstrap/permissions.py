@@ -93,7 +93,13 @@ def named(scope: Scope, pattern: str) -> dict[str, tuple[str, ...]]:
         "rule": (scope.arn("events", f"rule/{pattern}"),),
         "sampling-rule": (scope.arn("xray", f"sampling-rule/{pattern}"),),
         "alarm": (scope.arn("cloudwatch", f"alarm:{pattern}"),),
-        "dashboard": (scope.arn("cloudwatch", f"dashboard/{pattern}", regional=False),),
+        # A stack's dashboard is dofs-<stack>: no middle part.
+        "dashboard": tuple(
+            dict.fromkeys(
+                scope.arn("cloudwatch", f"dashboard/{name}", regional=False)
+                for name in (pattern, pattern.replace("-*-", "-"))
+            )
+        ),
         "topic": (scope.arn("sns", pattern), scope.arn("sns", f"{pattern}:*")),
     }
 

@@ -183,7 +183,7 @@ def test_a_deploy_role_reaches_only_its_stacks_resources_in_this_account_and_reg
             if service == "apigateway" or "event-source-mapping" in arn:
                 assert set(UNSCOPED) == {"apigateway", "event-source-mapping"}
                 continue
-            assert f"dofs-*-{stack}" in arn, arn
+            assert f"dofs-*-{stack}" in arn or arn.endswith(f":dashboard/dofs-{stack}"), arn
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
@@ -232,28 +232,75 @@ def test_a_state_bucket_is_readable_by_previews_and_writable_by_deploys_only() -
 
 # --- the program it deploys ----------------------------------------------------------
 
-NAMED_TYPES = {
-    "aws:dynamodb/table:Table": "name",
-    "aws:sqs/queue:Queue": "name",
-    "aws:lambda/function:Function": "name",
-    "aws:iam/role:Role": "name",
-    "aws:sfn/stateMachine:StateMachine": "name",
-    "aws:cloudwatch/eventRule:EventRule": "name",
-    "aws:lambda/layerVersion:LayerVersion": "layerName",
-    "aws:cloudwatch/metricAlarm:MetricAlarm": "name",
-    "aws:xray/samplingRule:SamplingRule": "ruleName",
+# What creating each named resource of the program takes: the action, and the ARN it names.
+ACCOUNT_REGION = f"{REGION}:{DEFAULT_ACCOUNT_ID}"
+CREATES = {
+    "aws:dynamodb/table:Table": (
+        "name",
+        "dynamodb:CreateTable",
+        f"arn:aws:dynamodb:{ACCOUNT_REGION}:table/{{}}",
+    ),
+    "aws:sqs/queue:Queue": ("name", "sqs:CreateQueue", f"arn:aws:sqs:{ACCOUNT_REGION}:{{}}"),
+    "aws:lambda/function:Function": (
+        "name",
+        "lambda:CreateFunction",
+        f"arn:aws:lambda:{ACCOUNT_REGION}:function:{{}}",
+    ),
+    "aws:iam/role:Role": ("name", "iam:PassRole", f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:role/{{}}"),
+    "aws:sfn/stateMachine:StateMachine": (
+        "name",
+        "states:CreateStateMachine",
+        f"arn:aws:states:{ACCOUNT_REGION}:stateMachine:{{}}",
+    ),
+    "aws:cloudwatch/eventRule:EventRule": (
+        "name",
+        "events:PutRule",
+        f"arn:aws:events:{ACCOUNT_REGION}:rule/{{}}",
+    ),
+    "aws:lambda/layerVersion:LayerVersion": (
+        "layerName",
+        "lambda:PublishLayerVersion",
+        f"arn:aws:lambda:{ACCOUNT_REGION}:layer:{{}}",
+    ),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": (
+        "name",
+        "cloudwatch:PutMetricAlarm",
+        f"arn:aws:cloudwatch:{ACCOUNT_REGION}:alarm:{{}}",
+    ),
+    "aws:xray/samplingRule:SamplingRule": (
+        "ruleName",
+        "xray:CreateSamplingRule",
+        f"arn:aws:xray:{ACCOUNT_REGION}:sampling-rule/{{}}",
+    ),
+    "aws:cloudwatch/logGroup:LogGroup": (
+        "name",
+        "logs:CreateLogGroup",
+        f"arn:aws:logs:{ACCOUNT_REGION}:log-group:{{}}",
+    ),
+    "aws:cloudwatch/dashboard:Dashboard": (
+        "dashboardName",
+        "cloudwatch:PutDashboard",
+        f"arn:aws:cloudwatch::{DEFAULT_ACCOUNT_ID}:dashboard/{{}}",
+    ),
+    "aws:sns/topic:Topic": ("name", "sns:CreateTopic", f"arn:aws:sns:{ACCOUNT_REGION}:{{}}"),
 }
 
 
-def test_every_name_the_program_gives_is_in_its_deploy_roles_scope(program_run: ProgramRun) -> None:
-    run = program_run
-    pattern = f"dofs-*-{run.stack}"
+def test_the_deploy_role_may_create_every_named_resource_of_its_stack(
+    bootstrap: ProgramRun, program_run: ProgramRun
+) -> None:
+    own = role(bootstrap, deploy_role_name(program_run.stack))["policy"]
+    other_stack = "prod" if program_run.stack == "dev" else "dev"
+    other = role(bootstrap, deploy_role_name(other_stack))["policy"]
+    checked = 0
 
-    for typ, key in NAMED_TYPES.items():
-        for resource in run.of_type(typ):
-            assert fnmatch.fnmatchcase(resource.inputs[key], pattern), (typ, resource.inputs.get(key))
-    for group in run.of_type("aws:cloudwatch/logGroup:LogGroup"):
-        assert fnmatch.fnmatchcase(group.inputs["name"].rsplit("/", 1)[-1], pattern), group.inputs["name"]
+    for typ, (key, action, arn) in CREATES.items():
+        for resource in program_run.of_type(typ):
+            target = arn.format(resource.inputs[key])
+            assert allows(own, action, target), (action, target)
+            assert not allows(other, action, target), f"{other_stack}'s role reaches {target}"
+            checked += 1
+    assert checked >= 20
 
 
 def test_the_boundary_allows_every_call_the_programs_roles_make(
@@ -289,3 +336,16 @@ def test_bad_config_is_refused_naming_its_key(
 ) -> None:
     with pytest.raises(BootstrapConfigError, match=key):
         GithubDeployAccessArgs(repository, stacks, environment_stacks, SCOPE)
+
+
+# IAM counts an inline policy without whitespace, and a role's inline policies may hold
+# 10,240 characters in all (IAM User Guide, "IAM and AWS STS quotas": role policy size).
+ROLE_INLINE_POLICY_LIMIT = 10_240
+
+
+def test_each_roles_policy_fits_iams_inline_limit_with_the_state_bucket() -> None:
+    run = record_bootstrap({"githubRepository": REPOSITORY, "stateBucket": "acme-pulumi-state"})
+
+    for policy in run.of_type(ROLE_POLICY):
+        compact = json.dumps(json.loads(policy.inputs["policy"]), separators=(",", ":"))
+        assert len(compact) < ROLE_INLINE_POLICY_LIMIT, (policy.name, len(compact))
