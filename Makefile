@@ -39,7 +39,7 @@ lint: setup
 	$(PY) -m ruff format --check .
 
 typecheck: setup
-	$(PY) -m mypy __main__.py components handlers local ops tests benchmarks
+	$(PY) -m mypy __main__.py components handlers local ops tests benchmarks policies bootstrap
 
 test: setup
 	$(PY) -m tests.tiers $(ARGS)

@@ -99,6 +99,8 @@ class OrderWorkflow(pulumi.ComponentResource):
         machine_name = f"dofs-order-processing-{envname}"
         self.role = aws.iam.Role(
             "state-machine-role",
+            # Named dofs-*: the CI deploy role may create and pass only such roles (bootstrap/).
+            name=f"dofs-order-processing-{envname}",
             # Step Functions sends aws:SourceAccount and aws:SourceArn when it assumes the
             # role (Step Functions Developer Guide, "Cross-service confused deputy prevention").
             assume_role_policy=assume_role_policy_from(

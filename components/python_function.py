@@ -55,6 +55,8 @@ class PythonFunction(pulumi.ComponentResource):
         )
         self.role = aws.iam.Role(
             f"{name}-role",
+            # Named dofs-*: the CI deploy role may create and pass only such roles (bootstrap/).
+            name=args.function_name,
             assume_role_policy=assume_role_policy("lambda.amazonaws.com"),
             description=f"Execution role of {args.function_name}",
             opts=child,

@@ -31,7 +31,17 @@ LOGS = ROOT / "build" / "test-logs"
 PYTHON = sys.executable
 DEFAULT_JOBS = 2
 LOG_TAIL_LINES = 60
-MYPY_TARGETS = ("__main__.py", "components", "handlers", "local", "ops", "tests", "benchmarks")
+MYPY_TARGETS = (
+    "__main__.py",
+    "components",
+    "handlers",
+    "local",
+    "ops",
+    "tests",
+    "benchmarks",
+    "policies",
+    "bootstrap",
+)
 # Tiers whose tests mostly wait (local stacks, SQS visibility timeouts) run across
 # several xdist workers; a module's tests stay on one worker (its stack is module-wide).
 XDIST_WORKERS = {"integration": 3, "unit": 2, "workflow": 2}

@@ -15,8 +15,9 @@ from local.recorded_program import ProgramRun, RecordedResource, record_program
 from tests.infra import helpers as h
 
 SHOP = "https://shop.example.com"
-# What stays open whatever the auth mode: GET /health, and the ANY on /health (its wrong methods).
-OPEN_METHODS = {("/health", "GET"), ("/health", "ANY")}
+# What stays open whatever the auth mode: GET /health and GET /openapi.json, and the ANY on
+# their resources (their wrong methods).
+OPEN_METHODS = {("/health", "GET"), ("/health", "ANY"), ("/openapi.json", "GET"), ("/openapi.json", "ANY")}
 GATEWAY_ERRORS = {
     "INVALID_API_KEY": ("403", "invalid_api_key"),
     "MISSING_AUTHENTICATION_TOKEN": ("403", "missing_authentication"),
@@ -64,7 +65,9 @@ def test_dev_is_open_as_the_seed_script_expects(dev_run: ProgramRun) -> None:
     assert not dev_run.of_type(h.API_KEY) and not dev_run.of_type(h.USAGE_PLAN)
 
 
-def test_api_key_mode_requires_a_key_on_every_method_but_health(prod_run: ProgramRun) -> None:
+def test_api_key_mode_requires_a_key_on_every_method_but_health_and_the_description(
+    prod_run: ProgramRun,
+) -> None:
     protections = _protections(prod_run)
     assert {k for k, p in protections.items() if p == ("NONE", False)} == OPEN_METHODS
     assert {p for k, p in protections.items() if k not in OPEN_METHODS} == {("NONE", True)}
@@ -76,7 +79,7 @@ def test_api_key_mode_requires_a_key_on_every_method_but_health(prod_run: Progra
     assert protections[("/", "ANY")] == protections[(h.CATCH_ALL_PATH, "ANY")] == ("NONE", True)
 
 
-def test_iam_mode_signs_every_method_but_health(iam_run: ProgramRun) -> None:
+def test_iam_mode_signs_every_method_but_health_and_the_description(iam_run: ProgramRun) -> None:
     protections = _protections(iam_run)
     assert {k for k, p in protections.items() if p == ("NONE", False)} == OPEN_METHODS
     assert {p for k, p in protections.items() if k not in OPEN_METHODS} == {("AWS_IAM", False)}

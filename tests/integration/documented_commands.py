@@ -57,6 +57,12 @@ NOT_RUN_HERE = {
     "make cost": "500 orders through a local stack: tests/integration/test_cost.py runs it on 20",
     "make cost ARGS=--stack prod --markdown": "as make cost, with prod's settings: test_cost.py",
     "make cost ARGS=--stack prod --config dofs:workflowType=EXPRESS": "as make cost: test_cost.py",
+    # The CI bootstrap (README, "Deploying from CI"): an administrator's run against an AWS
+    # account; tests/pipeline/test_bootstrap.py runs the program under Pulumi's mocks.
+    "cd bootstrap && pulumi stack init ci": "needs the Pulumi CLI and a backend to keep the state",
+    "pulumi config set githubRepository <owner>/<repo>": "bootstrap config, set by the Pulumi CLI",
+    "pulumi config set stateBucket <bucket>": "bootstrap config, set by the Pulumi CLI",
+    "pulumi stack output --json": "reads a deployed stack's outputs through the Pulumi CLI",
 }
 # Servers that run until Ctrl-C: their flags are checked instead (``make -n`` shows the
 # command make would run; the run command's parser and the stack's settings judge it).
