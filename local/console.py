@@ -140,7 +140,7 @@ SAMPLE_ORDER_LINES = (
 )
 
 
-def banner(stack: LocalStack, log_file: Path, outputs_file: Path) -> str:
+def banner(stack: LocalStack, log_file: Path, outputs_file: Path, console_url: str | None = None) -> str:
     """What ``make run`` prints once the stack is up: each command in it runs as printed
     (tests/integration/test_documented_commands.py runs them)."""
     endpoint, outputs = stack.aws_endpoint, stack.outputs
@@ -151,6 +151,7 @@ def banner(stack: LocalStack, log_file: Path, outputs_file: Path) -> str:
         f"  Order API      {api}",
         f"  AWS emulator   {endpoint}",
         f"  Log file       {log_file}",
+        *([f"  Console        {console_url}   (open it in a browser)"] if console_url else []),
         "",
         "Place an order (the answer is 202 with its order_id), then look it up:",
         f"  curl -s -i -X POST {api}/order -H 'Content-Type: application/json' -d '{{",
