@@ -151,7 +151,7 @@ def banner(stack: LocalStack, log_file: Path, outputs_file: Path, console_url: s
         f"  Order API      {api}",
         f"  AWS emulator   {endpoint}",
         f"  Log file       {log_file}",
-        *([f"  Console        {console_url}   (open it in a browser)"] if console_url else []),
+        *([f"  Console        {console_url}"] if console_url else []),
         "",
         "Place an order (the answer is 202 with its order_id), then look it up:",
         f"  curl -s -i -X POST {api}/order -H 'Content-Type: application/json' -d '{{",

@@ -1,16 +1,15 @@
 """What the console reads and does, against a local stack's emulator and API.
 
-Reads are cheap and never consume anything: the orders table is scanned once per refresh
-with only the fields the console derives from (every page of it, so counts stay exact while
-orders flow), and the DLQ is peeked with ``VisibilityTimeout=0``, which leaves each message
-visible to dlq_processor (it only raises the message's receive count, which nothing reads).
+Reads are cheap and never consume anything: the orders are read through ``OrderCache``
+(only the fields the console derives from, every page, and after the first scan only the
+orders that changed, so counts stay exact and cheap while orders flow), and the DLQ is
+peeked with ``VisibilityTimeout=0``, which leaves each message visible to dlq_processor
+(it only raises the message's receive count, which nothing reads).
 """
 
 from __future__ import annotations
 
 import json
-import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
@@ -25,9 +24,9 @@ from handlers.order_queue import OrderQueue
 from handlers.repository import FailedOrderRepository, OrderRepository
 from local.console import queue_depth
 from local.web_console import progress
+from local.web_console.order_cache import OrderCache
 from ops.redrive import OrderRedrive, move_dlq_messages
 
-SNAPSHOT_MAX_AGE_SECONDS = 1.0
 LISTED_ORDERS = 200
 DLQ_PEEK_BATCHES = 5
 API_TIMEOUT_SECONDS = 30
@@ -86,8 +85,11 @@ class StackSource:
         outputs = stack.outputs
         self.orders = self.dynamodb.Table(outputs["orders_table_name"])
         self.failed_orders = self.dynamodb.Table(outputs["failed_orders_table_name"])
-        self._snapshot_lock = threading.Lock()
-        self._snapshot: tuple[float, list[dict[str, Any]]] | None = None
+        self.order_cache = OrderCache(
+            session.client("dynamodb", endpoint_url=stack.aws_endpoint),
+            outputs["orders_table_name"],
+            SCANNED_FIELDS,
+        )
         self._definition: dict[str, Any] | None = None
 
     # -- reads ------------------------------------------------------------------------
@@ -105,14 +107,18 @@ class StackSource:
                 return items
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
+    def count(self, table: Any) -> int:
+        request: dict[str, Any] = {"Select": "COUNT"}
+        total = 0
+        while True:
+            page = table.scan(**request)
+            total += int(page["Count"])
+            if "LastEvaluatedKey" not in page:
+                return total
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
     def order_items(self) -> list[dict[str, Any]]:
-        """Every order's progress fields, scanned at most once per ``SNAPSHOT_MAX_AGE_SECONDS``
-        whoever asks (several tabs, several panels)."""
-        with self._snapshot_lock:
-            now = time.monotonic()
-            if self._snapshot is None or now - self._snapshot[0] > SNAPSHOT_MAX_AGE_SECONDS:
-                self._snapshot = (now, self.scan(self.orders, SCANNED_FIELDS))
-            return self._snapshot[1]
+        return self.order_cache.items()
 
     def definition(self) -> dict[str, Any]:
         if self._definition is None:
@@ -153,7 +159,7 @@ class StackSource:
         depths = progress.QueueDepths(
             order_queue=queue_depth(self.sqs, self.stack.outputs["order_queue_url"]),
             dlq=queue_depth(self.sqs, self.stack.outputs["order_dlq_url"]),
-            failed_records=len(self.scan(self.failed_orders, ("order_id",))),
+            failed_records=self.count(self.failed_orders),
         )
         definition = self.definition()
         return {
@@ -212,7 +218,7 @@ class StackSource:
             report.dlq_messages_moved = move_dlq_messages(
                 self.sqs, outputs["order_dlq_url"], outputs["order_queue_url"]
             )
-        self._snapshot = None
+        self.order_cache.expire()
         return {**asdict(report), "lines": report.lines()}
 
     def place_order(self, body: str, idempotency_key: str | None) -> dict[str, Any]:

@@ -57,7 +57,11 @@ def test_a_redriven_then_fulfilled_order_shows_each_change_in_time_order() -> No
         "fulfillment_attempts": 4,
         "request_body": "{}",
         "previous_failures": [
-            {"failure_stage": "fulfillment", "failure_reasons": ["boom after 3 attempt(s)"], "failed_at": at(50)}
+            {
+                "failure_stage": "fulfillment",
+                "failure_reasons": ["boom after 3 attempt(s)"],
+                "failed_at": at(50),
+            }
         ],
     }
 

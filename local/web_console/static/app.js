@@ -183,8 +183,9 @@ async function refreshFailures() {
   const failures = await api("/api/failures");
   $("failed-total").textContent = `(${failures.failed_total})`;
   $("failed-table").tBodies[0].replaceChildren(...failures.failed_orders.map((f) => {
-    const button = el("button", { class: "redrive-one", "data-order-id": f.order_id }, "redrive");
-    button.addEventListener("click", (event) => { event.stopPropagation(); redrive([f.order_id], false); });
+    // A rejection is final for good: only fulfillment and workflow failures can be redriven.
+    const button = f.stage === "validation" ? "" : el("button", { class: "redrive-one", "data-order-id": f.order_id }, "redrive");
+    if (button) button.addEventListener("click", (event) => { event.stopPropagation(); redrive([f.order_id], false); });
     const row = el("tr", { "data-order-id": f.order_id }, el("td", { class: "id" }, f.order_id), el("td", {}, f.stage),
       el("td", {}, (f.reasons || []).join("; ")), el("td", {}, when(f.recorded_at)), el("td", {}, button));
     row.addEventListener("click", () => showOrder(f.order_id));
