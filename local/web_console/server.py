@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from local.errors import PortInUseError
+from local.server_errors import log_request_failure
 from local.stack import LocalStack, listening_socket
 from local.web_console.source import ConsoleError, StackEndpoints, StackSource, to_json
 
@@ -131,6 +132,10 @@ class ConsoleHandler(BaseHTTPRequestHandler):
 
 class ConsoleServer(ThreadingHTTPServer):
     daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A page closed mid-refresh is one line in the log file, not a traceback."""
+        log_request_failure(logger, client_address)
 
     def __init__(self, listener: socket.socket, source: StackSource) -> None:
         super().__init__(listener.getsockname(), ConsoleHandler, bind_and_activate=False)
