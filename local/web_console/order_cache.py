@@ -73,7 +73,8 @@ class OrderCache:
             }
             self._items.update((item["order_id"], item) for item in self._scan(changed))
             self.scans["changed"] += 1
-        self._since, self._read_at = started - OVERLAP, now
+        # Fresh from when the scan ended: a slow scan is not followed at once by another.
+        self._since, self._read_at = started - OVERLAP, self.monotonic()
 
     def _scan(self, extra: dict[str, Any]) -> list[dict[str, Any]]:
         request: dict[str, Any] = {

@@ -238,7 +238,11 @@ async function tryOrder(event) {
 
 // -- refresh ----------------------------------------------------------------------------------
 
+let refreshing = false;
+
 async function refresh() {
+  if (refreshing) return; // a slow stack: never pile refreshes up
+  refreshing = true;
   try {
     const snapshot = await api("/api/snapshot");
     $("stack-info").textContent = `workflow ${snapshot.workflow_type}`;
@@ -252,6 +256,8 @@ async function refresh() {
     document.body.dataset.loaded = snapshot.generated_at;
   } catch (error) {
     $("problem").textContent = `cannot read the stack: ${error.message}`;
+  } finally {
+    refreshing = false;
   }
 }
 
