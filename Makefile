@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt requirements.txt | cksum | cut -d' ' -f1)
 export AWS_DEFAULT_REGION ?= ap-south-1
 
-.PHONY: help setup test check lint typecheck unit infra workflow packaging integration contract run smoke redrive soak cost package resources bench bench-local bench-imports lock clean openapi
+.PHONY: help setup test check lint typecheck unit infra workflow packaging integration contract pipeline browser run smoke redrive soak cost screenshot package resources bench bench-console bench-local bench-imports lock clean openapi
 
 help:
 	@echo "make test    set up .venv, lint, type-check and run every test tier, in parallel, with the time of each"
@@ -15,6 +15,8 @@ help:
 	@echo "make redrive ARGS=\"--outputs FILE [--endpoint-url URL] [--dlq] [--dry-run]\"  send FULFILLMENT_FAILED orders back to the queue"
 	@echo "make soak    2,000 orders with faults on through the local stack; checks nothing is lost or doubled (ARGS=\"--stack prod --orders N\")"
 	@echo "make cost    the bill per million orders and the sustained orders/s, measured on the local stack (ARGS=\"--stack prod --orders 500 --markdown\")"
+	@echo "make screenshot  start a local stack, send orders and photograph its console into docs/console.png"
+	@echo "make bench-console  time the local console with 2,000 orders in the tables"
 	@echo "make package build the handler archive and the Lambda layer into build/"
 	@echo "make bench      time POST /order and the workflow on the emulator"
 	@echo "make bench-local  time make run to a healthy API, one order and 100 orders on the local stack"
@@ -47,11 +49,17 @@ test: setup
 check: setup
 	$(PY) -m tests.tiers --only lint --only format --only typecheck --only unit --only infra $(ARGS)
 
-unit infra workflow packaging integration contract: setup
+unit infra workflow packaging integration contract pipeline browser: setup
 	$(PY) -m pytest tests/$@
 
 openapi: setup
 	$(PY) -m components.api_description
+
+screenshot: setup
+	$(PY) -m local.web_console.showcase $(ARGS)
+
+bench-console: setup
+	$(PY) -m benchmarks.bench_console $(ARGS)
 
 package: setup
 	$(PY) -c 'from components.packaging import build_handler_archive, build_layer; \

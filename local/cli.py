@@ -1,7 +1,8 @@
 """Command line of the local stack.
 
-python -m local run [--port 8080] [--aws-port 4566] [--stack dev] [--config KEY=VALUE ...]
-                    [--fault POINT=RATE ...] [--fault-seed N] [--schedule-every SECONDS]
+python -m local run [--port 8080] [--aws-port 4566] [--console-port 8081] [--stack dev]
+                    [--config KEY=VALUE ...] [--fault POINT=RATE ...] [--fault-seed N]
+                    [--schedule-every SECONDS]
 python -m local smoke --url URL [--stack dev]
 python -m local resources [STACK ...]
 """
@@ -15,6 +16,7 @@ import logging
 import math
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -30,6 +32,7 @@ from local.console import StatusBoard, banner, configure_logging
 from local.errors import LocalStackError
 from local.pulumi_runner import PROJECT_ROOT, add_config_option
 from local.stack import DEFAULT_API_PORT, DEFAULT_AWS_PORT, LocalStack, LocalStackOptions
+from local.web_console.server import console_listener, start_console
 
 LOG_DIR = PROJECT_ROOT / "build" / "local"
 
@@ -81,6 +84,11 @@ def run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=_port, default=DEFAULT_API_PORT, help="order API port (default 8080)")
     parser.add_argument(
         "--aws-port", type=_port, default=DEFAULT_AWS_PORT, help="AWS emulator port (default 4566)"
+    )
+    parser.add_argument(
+        "--console-port",
+        type=_port,
+        help="local console port (default 8081, or a free one when 8081 is taken)",
     )
     parser.add_argument("--stack", default="dev", help="which Pulumi.<stack>.yaml to use (default dev)")
     add_config_option(parser, "override a stack setting for this run, like `pulumi config set` (repeatable)")
@@ -157,11 +165,11 @@ def _signals(handler: Any) -> Iterator[None]:
             signal.signal(signum, old)
 
 
-def _write_outputs(path: Path, stack: LocalStack) -> None:
+def _write_outputs(path: Path, stack: LocalStack, console_url: str) -> None:
     """Atomically, so that a reader waiting for the file never sees half of it."""
     partial = path.with_name(f".{path.name}.partial")
     partial.parent.mkdir(parents=True, exist_ok=True)
-    local = {"aws_endpoint": stack.aws_endpoint, "aws_region": stack.region}
+    local = {"aws_endpoint": stack.aws_endpoint, "aws_region": stack.region, "console_url": console_url}
     partial.write_text(json.dumps({**stack.outputs, **local}))
     os.replace(partial, path)
 
@@ -183,14 +191,21 @@ def _start(options: LocalStackOptions, console: TextIO) -> LocalStack | int:
 
 
 def _serve(
-    stack: LocalStack, args: argparse.Namespace, console: TextIO, log_file: Path, started: float
+    stack: LocalStack,
+    args: argparse.Namespace,
+    console: TextIO,
+    log_file: Path,
+    started: float,
+    *,
+    console_socket: socket.socket,
 ) -> None:
     board = StatusBoard(stack, console)
+    web_console = start_console(console_socket, stack)
     try:
         outputs_file: Path = args.outputs_file or LOG_DIR / f"{args.stack}-outputs.json"
-        print(banner(stack, log_file, outputs_file), file=console, flush=True)
+        print(banner(stack, log_file, outputs_file, web_console.url), file=console, flush=True)
         print(f"(ready in {time.monotonic() - started:.1f} s)", file=console, flush=True)
-        _write_outputs(outputs_file, stack)
+        _write_outputs(outputs_file, stack, web_console.url)
         board.start()
         threading.Event().wait()
     except _StopRequested:
@@ -199,6 +214,7 @@ def _serve(
         with _signals(signal.SIG_IGN):  # a second Ctrl-C must not cut the clean-up short
             if board.is_alive():
                 board.stop()
+            web_console.stop()
             stack.stop()
 
 
@@ -208,14 +224,20 @@ def run(argv: list[str], console: TextIO) -> int:
     except UsageError as exc:
         print(f"error: {exc}", file=console, flush=True)
         return 2
+    try:  # bound first, so a busy --console-port fails before anything starts
+        console_socket = console_listener(args.console_port)
+    except LocalStackError as exc:
+        print(f"error: {exc}", file=console, flush=True)
+        return 2
     log_file: Path = args.log_file or LOG_DIR / f"{args.stack}.log"
     started = time.monotonic()
     log_stream = configure_logging(log_file, console)
     with _signals(_raise_stop), contextlib.redirect_stdout(log_stream):
         stack = _start(options, console)
         if isinstance(stack, int):
+            console_socket.close()
             return stack
-        _serve(stack, args, console, log_file, started)
+        _serve(stack, args, console, log_file, started, console_socket=console_socket)
     print("stopped.", file=console, flush=True)
     return 0
 

@@ -141,7 +141,7 @@ SAMPLE_ORDER_LINES = (
 )
 
 
-def banner(stack: LocalStack, log_file: Path, outputs_file: Path) -> str:
+def banner(stack: LocalStack, log_file: Path, outputs_file: Path, console_url: str | None = None) -> str:
     """What ``make run`` prints once the stack is up: each command in it runs as printed
     (tests/integration/test_documented_commands.py runs them)."""
     endpoint, outputs = stack.aws_endpoint, stack.outputs
@@ -154,6 +154,7 @@ def banner(stack: LocalStack, log_file: Path, outputs_file: Path) -> str:
         *_api_key_lines(outputs),
         f"  AWS emulator   {endpoint}",
         f"  Log file       {log_file}",
+        *([f"  Console        {console_url}"] if console_url else []),
         "",
         "Place an order (the answer is 202 with its order_id), then look it up:",
         f"  curl -s -i -X POST {api}/order{key_option} -H 'Content-Type: application/json' -d '{{",

@@ -46,7 +46,7 @@ MYPY_TARGETS = (
 # several xdist workers; a module's tests stay on one worker (its stack is module-wide).
 XDIST_WORKERS = {"integration": 3, "unit": 2, "workflow": 2}
 # Longest first, so the long tier is never the one that starts last.
-EXPECTED_ORDER = ("integration", "contract", "unit", "typecheck", "workflow", "infra")
+EXPECTED_ORDER = ("integration", "unit", "browser", "contract", "typecheck", "workflow", "infra", "pipeline")
 SUMMARY = re.compile(r"=+ (?P<summary>.*?\d+ (?:passed|failed|error).*?) in [\d.]+s")
 COUNT = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed|deselected)")
 

@@ -19,7 +19,7 @@ BANNER_START, BANNER_END = "DOFS is running locally", "Ctrl-C stops everything."
 # another shape cannot slip by untested.
 COMMAND_STARTS = ("curl ", "export ", "make ", ".venv/bin/")
 KNOWN_BANNER_LINE = re.compile(
-    r"^  (Order API|AWS emulator|Log file) +\S+$"  # where things are
+    r"^  (Order API|AWS emulator|Log file|Console) +\S+$"  # where things are
     r"|^  \S+ -> \S+, every [\d.]+ s$"  # a schedule served locally
     r"|^  API key +\S+ \(client \S+; send it as x-api-key\)$"  # a client's key (dofs:apiAuth api_key)
     r"|^  aws:\S+ \(.+\): .+$"  # a resource not run locally, and why

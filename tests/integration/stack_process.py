@@ -77,7 +77,7 @@ class StackProcess:
         self.outputs_file = tmp / "outputs.json"
         self.log_file = tmp / "local.log"
         self.console_file = tmp / "console.txt"
-        arguments = ["--port", "0", "--aws-port", "0", "--stack", stack]
+        arguments = ["--port", "0", "--aws-port", "0", "--console-port", "0", "--stack", stack]
         arguments += ["--outputs-file", str(self.outputs_file), "--log-file", str(self.log_file)]
         for key, value in config.items():
             arguments += ["--config", f"{key}={value}"]

@@ -30,6 +30,7 @@ def test_banner_names_the_api_the_emulator_and_what_is_not_run_locally(dev_stack
 
     assert f"Order API      {dev_stack.api_url}" in console
     assert f"AWS emulator   {dev_stack.outputs['aws_endpoint']}" in console
+    assert f"Console        {dev_stack.outputs['console_url']}" in console
     assert f"curl -s -i -X POST {dev_stack.api_url}/order" in console
     alarms = next(line for line in console.splitlines() if "aws:cloudwatch/metricAlarm:MetricAlarm (" in line)
     assert "order-dlq-not-drained" in alarms and "workflow-failures" in alarms
@@ -56,6 +57,19 @@ def test_a_busy_port_is_one_line_naming_the_port_and_the_option(option: str) -> 
     assert finished.returncode == 2
     errors = [line for line in finished.stdout.splitlines() if line.startswith("error:")]
     assert errors == [f"error: port {port} is already in use; choose another with {option}"]
+
+
+def test_a_busy_console_port_is_one_line_before_anything_starts() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        finished = run_command("--console-port", str(port), "--port", "0", "--aws-port", "0")
+
+    assert finished.returncode == 2
+    assert finished.stdout.splitlines() == [
+        f"error: port {port} is already in use; choose another with --console-port"
+    ]
 
 
 def run_command(*arguments: str) -> subprocess.CompletedProcess[str]:
