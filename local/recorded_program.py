@@ -73,7 +73,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
         if typ == "aws:lambda/layerVersion:LayerVersion":
             return {"arn": self._arn("lambda", f"layer:{inputs['layerName']}:1")}
         if typ == "aws:iam/role:Role":
-            return {"arn": f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:role/{name}", "name": name}
+            return {"arn": f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:role/{physical}", "name": physical}
         if typ == "aws:sfn/stateMachine:StateMachine":
             return {"arn": self._arn("states", f"stateMachine:{physical}")}
         if typ == "aws:cloudwatch/eventRule:EventRule":

@@ -92,7 +92,9 @@ def check_stack(
 
 def _dependencies(resource: RecordedResource, run: ProgramRun) -> dict[str, list[RecordedResource]]:
     """The engine's property dependencies, rebuilt: an input equal to another resource's id
-    (or to one of its ``...Id`` outputs, like a REST API's ``rootResourceId``) depends on it."""
+    (or to one of its ``...Id`` outputs, like a REST API's ``rootResourceId``) depends on it.
+    A resource's own ``name`` is never a dependency, even where another resource's id is the
+    same text (a function and its role are both ``dofs-<function>-<stack>``)."""
     by_value: dict[str, RecordedResource] = {}
     for other in run.resources:
         if other is resource:
@@ -104,7 +106,7 @@ def _dependencies(resource: RecordedResource, run: ProgramRun) -> dict[str, list
     return {
         key: [by_value[value]]
         for key, value in resource.inputs.items()
-        if isinstance(value, str) and value in by_value
+        if key != "name" and isinstance(value, str) and value in by_value
     }
 
 
