@@ -35,15 +35,10 @@ from handlers.business_metrics import (
     SERVICE_DIMENSION,
     STAGE_DIMENSION,
     BusinessMetric,
+    ReconcilerAction,
     service_name,
 )
 from handlers.models import FailureStage
-
-# The values of handlers.reconciler.Action, the ``action`` dimension of ReconcilerActions.
-# That module imports boto3, which `pulumi up` does not install (requirements.txt), so
-# they are repeated here; tests/infra/test_dashboard.py holds the two equal.
-RECONCILER_ACTIONS = ("started", "enqueued", "failed", "skipped", "error", "deferred")
-RECONCILER_GAVE_UP = "failed"
 
 MINUTE = 60
 FIVE_MINUTES = 300
@@ -299,13 +294,13 @@ def _reconciler_alarm(environment: str) -> AlarmSpec:
         BusinessMetric.RECONCILER_ACTIONS,
         environment,
         "Sum",
-        **{ACTION_DIMENSION: RECONCILER_GAVE_UP},
+        **{ACTION_DIMENSION: ReconcilerAction.FAILED.value},
     )
     return AlarmSpec(
         key="reconciler-give-ups",
         catches="The reconciler gave up on orders and recorded them FULFILLMENT_FAILED",
         why=(
-            f"ReconcilerActions with action={RECONCILER_GAVE_UP} (and service): an order stuck "
+            f"ReconcilerActions with action={ReconcilerAction.FAILED.value} (and service): an order stuck "
             "in flight through every reconcile attempt, which a healthy pipeline never leaves. "
             "Any one in 5 minutes fires; no data is a run with nothing to give up: not breaching."
         ),

@@ -11,13 +11,14 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.alarm_specs import MINUTE, RECONCILER_ACTIONS
+from components.alarm_specs import MINUTE
 from handlers.business_metrics import (
     ACTION_DIMENSION,
     NAMESPACE,
     SERVICE_DIMENSION,
     STAGE_DIMENSION,
     BusinessMetric,
+    ReconcilerAction,
     service_name,
 )
 from handlers.models import FailureStage
@@ -124,8 +125,10 @@ def dashboard_body(args: OrderDashboardArgs) -> dict[str, Any]:
         _widget(
             "Reconciler actions",
             [
-                _metric(NAMESPACE, BusinessMetric.RECONCILER_ACTIONS, {**service, ACTION_DIMENSION: action})
-                for action in RECONCILER_ACTIONS
+                _metric(
+                    NAMESPACE, BusinessMetric.RECONCILER_ACTIONS, {**service, ACTION_DIMENSION: action.value}
+                )
+                for action in ReconcilerAction
             ],
             region,
             "Sum",

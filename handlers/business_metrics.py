@@ -32,6 +32,20 @@ class BusinessMetric(StrEnum):
     ORDER_LATENCY = "OrderLatency"  # milliseconds from the 202 to the order's final state
 
 
+class ReconcilerAction(StrEnum):
+    """What the reconciler did with an order: the ``action`` dimension of ReconcilerActions.
+
+    Here rather than in ``handlers.reconciler``, which imports boto3, so that the alarms
+    and the dashboard read the same values the reconciler emits."""
+
+    STARTED = "started"
+    ENQUEUED = "enqueued"
+    FAILED = "failed"  # gave up: the order is recorded FULFILLMENT_FAILED
+    SKIPPED = "skipped"  # moved on, or claimed by another run, since it was listed
+    ERROR = "error"
+    DEFERRED = "deferred"  # left for the next run: out of time, or the queue has a backlog
+
+
 @dataclass(frozen=True)
 class MetricShape:
     unit: str

@@ -28,11 +28,11 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 from handlers import aws, faults, metrics, settings
 from handlers.business_metrics import BusinessMetric
+from handlers.business_metrics import ReconcilerAction as Action
 from handlers.errors import QueueError
 from handlers.models import DUE_AT, IN_FLIGHT_STATUSES, FailureStage, OrderStatus
 from handlers.observability import get_logger
@@ -45,15 +45,6 @@ logger = get_logger("reconciler")
 # Stop taking orders this long before the Lambda timeout, so an order is never cut off
 # between its claim and its action (which would cost it an attempt and a full deadline).
 STOP_MARGIN_MILLIS = 10_000
-
-
-class Action(StrEnum):
-    STARTED = "started"
-    ENQUEUED = "enqueued"
-    FAILED = "failed"
-    SKIPPED = "skipped"  # moved on, or claimed by another run, since it was listed
-    ERROR = "error"
-    DEFERRED = "deferred"  # left for the next run: out of time, or the queue has a backlog
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,8 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from components.alarm_specs import RECONCILER_ACTIONS, RECONCILER_GAVE_UP
-from handlers.business_metrics import NAMESPACE, SERVICE_DIMENSION, SHAPES
+from handlers.business_metrics import NAMESPACE, SERVICE_DIMENSION, SHAPES, ReconcilerAction
 from handlers.models import FailureStage
-from handlers.reconciler import Action
 from local.recorded_program import ProgramRun
 from tests.infra import helpers as h
 
@@ -103,7 +101,7 @@ def _resource_values(run: ProgramRun) -> dict[str, set[str]]:
         "StateMachineArn": {h.state_machine(run).outputs["arn"]},
         SERVICE_DIMENSION: {f"dofs-{run.stack}"},
         "stage": {stage.value for stage in FailureStage},
-        "action": {action.value for action in Action},
+        "action": {action.value for action in ReconcilerAction},
     }
 
 
@@ -182,10 +180,4 @@ def test_the_dashboard_shows_what_issue_12_lists(stack_run: ProgramRun) -> None:
     functions = {m[2]["FunctionName"] for m in _dashboard_metrics_of(widgets[3])}
     assert functions == {f.inputs["name"] for f in stack_run.of_type(h.FUNCTION)}
     actions = {m[2]["action"] for m in _dashboard_metrics_of(widgets[4])}
-    assert actions == {action.value for action in Action}
-
-
-def test_the_program_knows_the_reconcilers_actions_and_its_give_up() -> None:
-    """components/ repeats the values of handlers.reconciler.Action (which imports boto3)."""
-    assert tuple(action.value for action in Action) == RECONCILER_ACTIONS
-    assert Action(RECONCILER_GAVE_UP) is Action.FAILED
+    assert actions == {action.value for action in ReconcilerAction}

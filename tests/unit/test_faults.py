@@ -22,12 +22,13 @@ from handlers import (
     reconciler,
     validator,
 )
+from handlers.business_metrics import ReconcilerAction as Action
 from handlers.errors import ConfigurationError, TransientStorageError, WorkflowStartError
 from handlers.faults import FaultInjector, FaultPlan, FaultPoint, InjectedCrashError
 from handlers.models import OrderStatus
 from handlers.order_intake import WorkflowStarter
 from handlers.order_queue import OrderQueue
-from handlers.reconciler import Action, OrderReconciler, ReconcilerSettings
+from handlers.reconciler import OrderReconciler, ReconcilerSettings
 from tests.unit.conftest import Tables
 from tests.unit.support import (
     api_event,

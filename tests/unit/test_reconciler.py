@@ -14,12 +14,13 @@ import boto3
 import pytest
 
 from handlers import api_handler, fulfill_order, reconciler
+from handlers.business_metrics import ReconcilerAction as Action
 from handlers.errors import ConfigurationError, QueueError, TransientStorageError
 from handlers.models import OrderStatus, parse_json_decimal
 from handlers.order_intake import WorkflowStarter
 from handlers.order_queue import OrderQueue
 from handlers.order_shape import parse_order
-from handlers.reconciler import Action, OrderReconciler, ReconcilerSettings
+from handlers.reconciler import OrderReconciler, ReconcilerSettings
 from handlers.repository import FailedOrderRepository, OrderRepository, utc_iso
 from tests.unit.conftest import Tables
 from tests.unit.support import (

@@ -15,10 +15,11 @@ from typing import Any
 import boto3
 import pytest
 
+from handlers.business_metrics import ReconcilerAction as Action
 from handlers.models import OrderStatus
 from handlers.order_intake import WorkflowStarter
 from handlers.order_queue import OrderQueue
-from handlers.reconciler import Action, OrderReconciler, ReconcilerSettings
+from handlers.reconciler import OrderReconciler, ReconcilerSettings
 from handlers.repository import FailedOrderRepository, OrderRepository
 from local.express_fidelity import express_workflows_as_on_aws, is_express_execution_arn
 from tests.unit.conftest import PASS_DEFINITION, STATES_TRUST_POLICY, Tables
