@@ -13,7 +13,15 @@ from typing import Any, Literal
 
 import pulumi
 from pulumi.runtime.config import CONFIG, get_config_env
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from components.errors import DeploymentError
@@ -38,12 +46,30 @@ ApiAuth = Literal["none", "api_key", "iam"]
 
 LAMBDA_RUNTIME = "python3.12"
 # Enough to refuse what SNS would refuse or mail nowhere; SNS itself asks the owner to confirm.
-EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# What each list setting holds, for its error message.
+LIST_EXAMPLES = {
+    "api_clients": 'strings, e.g. ["web-shop"]',
+    "cors_allow_origins": 'strings, e.g. ["https://shop.example.com"]',
+    "alarm_emails": 'email addresses, e.g. ["ops@example.com"]',
+}
 LAMBDA_ARCHITECTURE = "arm64"
 
 
 class StackConfigError(DeploymentError):
     """A stack setting is missing or invalid; the message names the key."""
+
+
+def _distinct_matches(
+    values: tuple[str, ...], pattern: re.Pattern[str], not_one: str, what: str
+) -> tuple[str, ...]:
+    """``values`` when each matches ``pattern`` in full and none is listed twice."""
+    for value in values:
+        if not pattern.fullmatch(value):
+            raise ValueError(f"{value!r} {not_one}")
+    if len(set(values)) != len(values):
+        raise ValueError(f"names {what} twice")
+    return values
 
 
 class StackSettings(BaseModel):
@@ -96,62 +122,47 @@ class StackSettings(BaseModel):
     # Stage access logs need the account's API Gateway CloudWatch role (see README).
     api_access_logs: bool = False
 
-    @field_validator("api_clients", "cors_allow_origins", mode="before")
+    # Who the stack's alerts topic emails (each address confirms its subscription once).
+    alarm_emails: tuple[str, ...] = ()
+
+    @field_validator("api_clients", "cors_allow_origins", "alarm_emails", mode="before")
     @classmethod
-    def _parse_json_list(cls, value: Any) -> Any:
+    def _parse_json_list(cls, value: Any, info: ValidationInfo) -> Any:
         if not isinstance(value, str):
             return value
+        example = LIST_EXAMPLES[info.field_name or ""]
         try:
             parsed = json.loads(value) if value.strip() else []
         except json.JSONDecodeError:
-            raise ValueError('must be a JSON list of strings, e.g. ["web-shop"]') from None
+            raise ValueError(f"must be a JSON list of {example}") from None
         if not isinstance(parsed, list):
-            raise ValueError('must be a list of strings, e.g. ["web-shop"]')
+            raise ValueError(f"must be a list of {example}")
         return parsed
 
     @field_validator("api_clients")
     @classmethod
     def _validate_api_clients(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for name in value:
-            if not API_CLIENT_NAME.fullmatch(name):
-                raise ValueError(
-                    f"{name!r} is not a client name: lower-case letters, digits and -, 1-63 long"
-                )
-        if len(set(value)) != len(value):
-            raise ValueError("names a client twice")
-        return value
+        return _distinct_matches(
+            value,
+            API_CLIENT_NAME,
+            "is not a client name: lower-case letters, digits and -, 1-63 long",
+            "a client",
+        )
 
     @field_validator("cors_allow_origins")
     @classmethod
     def _validate_cors_origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for origin in value:
-            if not CORS_ORIGIN.fullmatch(origin):
-                raise ValueError(
-                    f"{origin!r} is not an origin: https://host[:port], lower case, without a path"
-                )
-        if len(set(value)) != len(value):
-            raise ValueError("names an origin twice")
-        return value
+        return _distinct_matches(
+            value,
+            CORS_ORIGIN,
+            "is not an origin: https://host[:port], lower case, without a path",
+            "an origin",
+        )
 
-    # Who the stack's alerts topic emails (each address confirms its subscription once).
-    alarm_emails: tuple[str, ...] = ()
-
-    @field_validator("alarm_emails", mode="before")
+    @field_validator("alarm_emails")
     @classmethod
-    def _validate_alarm_emails(cls, value: object) -> object:
-        if isinstance(value, str):
-            try:
-                value = json.loads(value) if value.strip() else []
-            except json.JSONDecodeError:
-                raise ValueError('must be a JSON list of email addresses, e.g. ["ops@example.com"]') from None
-        if not isinstance(value, list | tuple):
-            raise ValueError("must be a list of email addresses")
-        for email in value:
-            if not isinstance(email, str) or not EMAIL_PATTERN.match(email):
-                raise ValueError(f"{email!r} is not an email address")
-        if len(set(value)) != len(value):
-            raise ValueError("lists an address twice")
-        return tuple(value)
+    def _validate_alarm_emails(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return _distinct_matches(value, EMAIL_PATTERN, "is not an email address", "an address")
 
     @field_validator("log_retention_days")
     @classmethod
