@@ -25,6 +25,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from components.errors import DeploymentError
+from handlers.api_description import ApiAuth
 
 NAMESPACE = "dofs"
 REGION_KEY = "aws:region"
@@ -41,8 +42,6 @@ EXPRESS_MAX_SECONDS = 300
 CORS_ORIGIN = re.compile(r"https://[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?(:[0-9]{1,5})?")
 # A client's name becomes its API key's name, dofs-<stack>-<client>.
 API_CLIENT_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
-
-ApiAuth = Literal["none", "api_key", "iam"]
 
 LAMBDA_RUNTIME = "python3.12"
 # Enough to refuse what SNS would refuse or mail nowhere; SNS itself asks the owner to confirm.

@@ -12,13 +12,16 @@ import functools
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from handlers import settings
 from handlers.errors import ConfigurationError
 
 DOCUMENT_FILE = Path(__file__).with_name("openapi.json")
-AUTH_MODES = ("none", "api_key", "iam")
+# How a stack protects its authenticated routes (dofs:apiAuth); the stack's config reads
+# the same modes, so a new one cannot pass config and then fail in the handler.
+ApiAuth = Literal["none", "api_key", "iam"]
+AUTH_MODES: tuple[str, ...] = get_args(ApiAuth)
 DEFAULT_AUTH_MODE = "none"
 
 
