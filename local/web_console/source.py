@@ -22,6 +22,7 @@ import boto3
 from handlers.models import dump_json
 from handlers.order_queue import OrderQueue
 from handlers.repository import FailedOrderRepository, OrderRepository
+from local.api_key import first_api_key
 from local.console import queue_depth
 from local.web_console import progress
 from local.web_console.order_cache import OrderCache
@@ -66,11 +67,8 @@ class StackEndpoints:
 
     @property
     def api_key(self) -> str | None:
-        """The first key of the stack's ``api_keys`` output (a prod-config stack needs one)."""
-        keys = self.outputs.get("api_keys")
-        if isinstance(keys, Mapping) and keys:
-            return str(next(iter(keys.values())))
-        return None
+        """A key from the stack's ``api_keys`` output (a prod-config stack needs one)."""
+        return first_api_key(self.outputs)
 
 
 class StackSource:

@@ -25,6 +25,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from local.api_key import api_key_headers, first_api_key
 from tests.integration.stack_process import StackProcess
 
 MIN_REQUESTS = 1_000
@@ -70,8 +71,7 @@ def _exercise(
 
 def _auth_headers(stack: StackProcess) -> dict[str, str]:
     """The stack's first API key when it has any (api_key auth), as a client sends it."""
-    keys = stack.outputs.get("api_keys") or {}
-    return {"x-api-key": next(iter(keys.values()))} if keys else {}
+    return api_key_headers(first_api_key(stack.outputs))
 
 
 def test_every_response_matches_the_served_description(
