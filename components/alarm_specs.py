@@ -313,46 +313,49 @@ def _reconciler_alarm(environment: str) -> AlarmSpec:
     )
 
 
+# The two alarms every function gets: (Lambda metric, the case it catches, why).
+FUNCTION_ALARMS = (
+    (
+        "Errors",
+        "keeps raising or timing out",
+        (
+            "Errors counts invocations that raised or timed out (batch item failures "
+            "are not errors). Sum over 5 minutes, two periods in a row: a lone "
+            "transient error is retried by its caller, errors that persist are a "
+            "fault. No invocations: not breaching."
+        ),
+    ),
+    (
+        "Throttles",
+        "is throttled: it hit a concurrency limit",
+        (
+            "Throttles summed over 5 minutes, two periods in a row: callers retry a "
+            "throttle, so a short burst is absorbed, but throttles that persist delay "
+            "orders. No invocations: not breaching."
+        ),
+    ),
+)
+
+
 def _function_alarms(targets: AlarmTargets) -> list[AlarmSpec]:
-    specs = []
-    for component, function_name in targets.function_names.items():
-        dimensions = {"FunctionName": function_name}
-        specs.append(
-            AlarmSpec(
-                key=f"{component}-errors",
-                catches=f"dofs-{component} keeps raising or timing out",
-                why=(
-                    "Errors counts invocations that raised or timed out (batch item failures "
-                    "are not errors). Sum over 5 minutes, two periods in a row: a lone "
-                    "transient error is retried by its caller, errors that persist are a "
-                    "fault. No invocations: not breaching."
-                ),
-                metrics=(MetricRef("errors", "AWS/Lambda", "Errors", dimensions, "Sum"),),
-                expression=None,
-                period=FIVE_MINUTES,
-                evaluation_periods=2,
-                datapoints_to_alarm=2,
-                threshold=0,
-            )
+    """Each function's Errors and Throttles alarms, alike but for the metric and the reason."""
+    return [
+        AlarmSpec(
+            key=f"{component}-{metric.lower()}",
+            catches=f"dofs-{component} {catches}",
+            why=why,
+            metrics=(
+                MetricRef(metric.lower(), "AWS/Lambda", metric, {"FunctionName": function_name}, "Sum"),
+            ),
+            expression=None,
+            period=FIVE_MINUTES,
+            evaluation_periods=2,
+            datapoints_to_alarm=2,
+            threshold=0,
         )
-        specs.append(
-            AlarmSpec(
-                key=f"{component}-throttles",
-                catches=f"dofs-{component} is throttled: it hit a concurrency limit",
-                why=(
-                    "Throttles summed over 5 minutes, two periods in a row: callers retry a "
-                    "throttle, so a short burst is absorbed, but throttles that persist delay "
-                    "orders. No invocations: not breaching."
-                ),
-                metrics=(MetricRef("throttles", "AWS/Lambda", "Throttles", dimensions, "Sum"),),
-                expression=None,
-                period=FIVE_MINUTES,
-                evaluation_periods=2,
-                datapoints_to_alarm=2,
-                threshold=0,
-            )
-        )
-    return specs
+        for component, function_name in targets.function_names.items()
+        for metric, catches, why in FUNCTION_ALARMS
+    ]
 
 
 def _event_dead_letter_alarms(targets: AlarmTargets) -> list[AlarmSpec]:
